@@ -1,0 +1,177 @@
+"""FAST mode, device and precision choice, seeding, and where the course's files live.
+
+FAST mode is what CI and a quick classroom run use: notebooks ask ``fast(small, full)`` for
+their sizes, so the same notebook trains for seconds under CI and for minutes for a student.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+import torch
+
+T = TypeVar("T")
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+DEVICE_CHOICES = ("auto", "cpu", "cuda", "cuda:N", "mps")
+PRECISION_CHOICES = ("auto", "fp32", "bf16", "fp16")
+
+
+def _env_flag(name: str) -> bool | None:
+    """The value of an on/off environment variable, or None when it is not set."""
+    value = os.environ.get(name)
+    if value is None:
+        return None
+    value = value.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError(f"{name} must be one of 1/0, true/false, yes/no, on/off, got {value!r}")
+
+
+def is_fast() -> bool:
+    """True in FAST mode: ``GAN_COURSE_FAST=1``, or ``CI`` set and ``GAN_COURSE_FAST`` unset.
+
+    ``GAN_COURSE_FAST=0`` turns FAST mode off even under CI. The environment is read at every
+    call, so a notebook can change it with ``os.environ`` and see the change.
+    """
+    flag = _env_flag("GAN_COURSE_FAST")
+    if flag is not None:
+        return flag
+    return os.environ.get("CI", "").strip().lower() not in _FALSE
+
+
+def fast(small: T, full: T) -> T:
+    """Pick a size: ``small`` in FAST mode, ``full`` otherwise.
+
+    >>> import os; os.environ["GAN_COURSE_FAST"] = "1"
+    >>> fast(200, 5000)
+    200
+    >>> os.environ["GAN_COURSE_FAST"] = "0"
+    >>> fast(200, 5000)
+    5000
+    """
+    return small if is_fast() else full
+
+
+def get_device(choice: str | torch.device | None = "auto") -> torch.device:
+    """The torch device for ``choice``.
+
+    ``"auto"`` (or None) takes ``GAN_COURSE_DEVICE`` when it is set, and otherwise the first of
+    CUDA, MPS, CPU that this machine has. An explicit device that is not available is an error,
+    not a silent fallback.
+    """
+    if isinstance(choice, torch.device):
+        choice = str(choice)
+    if choice is None or choice == "auto":
+        choice = os.environ.get("GAN_COURSE_DEVICE", "auto").strip() or "auto"
+        if choice == "auto":
+            if torch.cuda.is_available():
+                return torch.device("cuda")
+            if _mps_available():
+                return torch.device("mps")
+            return torch.device("cpu")
+    if not isinstance(choice, str):
+        raise ValueError(f"device must be one of {DEVICE_CHOICES} or a torch.device, got {choice!r}")
+    kind = choice.split(":")[0]
+    if kind not in ("cpu", "cuda", "mps") or (kind != "cuda" and ":" in choice):
+        raise ValueError(f"device must be one of {DEVICE_CHOICES}, got {choice!r}")
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {choice!r} was asked for, but this machine has no CUDA GPU; "
+                         "use 'auto' or 'cpu'")
+    if kind == "mps" and not _mps_available():
+        raise ValueError(f"device {choice!r} was asked for, but MPS is not available; "
+                         "use 'auto' or 'cpu'")
+    return torch.device(choice)
+
+
+def _mps_available() -> bool:
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend is not None and backend.is_available())
+
+
+@dataclass(frozen=True)
+class Precision:
+    """How a trainer runs its forward passes on a device."""
+
+    name: str  # "fp32", "bf16" or "fp16"
+    dtype: torch.dtype  # the autocast dtype (float32 means no autocast)
+    use_scaler: bool  # fp16 needs a gradient scaler; bf16 and fp32 do not
+
+    @property
+    def autocast(self) -> bool:
+        """Whether forward passes run under ``torch.autocast``."""
+        return self.dtype != torch.float32
+
+
+_PRECISIONS = {
+    "fp32": Precision("fp32", torch.float32, False),
+    "bf16": Precision("bf16", torch.bfloat16, False),
+    "fp16": Precision("fp16", torch.float16, True),
+}
+
+
+def get_precision(device: torch.device | str = "cpu", choice: str = "auto") -> Precision:
+    """The precision for ``device``: bf16 on GPUs that have it, fp16 with a scaler on older
+    GPUs, fp32 on CPU and MPS. An explicit ``choice`` is honoured on CUDA; elsewhere only fp32.
+    """
+    if choice not in PRECISION_CHOICES:
+        raise ValueError(f"precision must be one of {PRECISION_CHOICES}, got {choice!r}")
+    device = torch.device(device)
+    if device.type != "cuda":
+        if choice not in ("auto", "fp32"):
+            raise ValueError(f"precision {choice!r} needs a CUDA device, got device {str(device)!r}; "
+                             "use 'auto' or 'fp32'")
+        return _PRECISIONS["fp32"]
+    if choice == "auto":
+        choice = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    return _PRECISIONS[choice]
+
+
+def seed_everything(seed: int) -> int:
+    """Seed Python's ``random``, NumPy and torch (every device) so a run can be repeated."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    seed = int(seed)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)  # seeds CUDA and MPS generators too
+    return seed
+
+
+def assets_dir() -> Path:
+    """The folder that holds the bundled data and shipped weights.
+
+    In a clone (or an editable install) it is ``assets/`` at the repository root; in a wheel it
+    is ``gan_course/assets``. ``GAN_COURSE_ASSETS`` overrides both.
+    """
+    override = os.environ.get("GAN_COURSE_ASSETS")
+    if override:
+        return Path(override)
+    here = Path(__file__).resolve().parent
+    for candidate in (here.parent / "assets", here / "assets"):
+        if (candidate / "data").is_dir():
+            return candidate
+    raise FileNotFoundError(f"the course's assets folder is missing: looked in {here.parent / 'assets'} "
+                            f"and {here / 'assets'}; reinstall the package or set GAN_COURSE_ASSETS")
+
+
+def cache_dir() -> Path:
+    """Where downloads are cached: ``GAN_COURSE_DATA``, else the user's cache folder."""
+    override = os.environ.get("GAN_COURSE_DATA")
+    if override:
+        return Path(override).expanduser()
+    if os.name == "nt":
+        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
+    elif os.uname().sysname == "Darwin":
+        base = Path.home() / "Library" / "Caches"
+    else:
+        base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    return base / "gan_course"

@@ -1,0 +1,434 @@
+"""The course's data: MNIST digits, toy 1-D/2-D distributions, and a device-resident sampler.
+
+MNIST comes from one of two sources:
+
+- ``"bundled"``: a balanced 5,000-image subset shipped in ``assets/data`` (works offline),
+  split once, by a fixed seed, into 4,000 train and 1,000 test images, 400/100 per digit;
+- ``"full"``: the 70,000-image set, downloaded from public mirrors, checked against known
+  SHA-256 sums and cached (``GAN_COURSE_DATA`` or the user's cache folder).
+
+``"auto"`` takes the full set when it is cached and the bundled subset otherwise; it never
+touches the network.
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import hashlib
+import http.client
+import math
+import os
+import struct
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from gan_course.config import assets_dir, cache_dir, get_device
+from gan_course.storage import atomic_write_bytes
+
+SPLITS = ("train", "test", "all")
+SOURCES = ("auto", "bundled", "full")
+
+BUNDLED_FILE = "mnist_5k.npz"
+BUNDLED_SHA256 = "246e0c30eeea57c8d0037d3f38c8e00651ec204cc61b8022563e9aeeb9d756f4"
+SPLIT_SEED = 0  # fixes the bundled train/test split for the whole course
+TEST_PER_DIGIT = 100  # 100 test + 400 train images of each digit
+
+MNIST_MIRRORS = (
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+)
+MNIST_SHA256 = {
+    "train-images-idx3-ubyte.gz": "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+    "train-labels-idx1-ubyte.gz": "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+    "t10k-images-idx3-ubyte.gz": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+    "t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+}
+_FULL_FILES = {  # split -> (images file, labels file)
+    "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+    "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
+}
+
+_announced: set[str] = set()  # one-line notices already printed in this process
+
+
+class DataError(RuntimeError):
+    """A data file is missing, corrupt or could not be downloaded."""
+
+
+def _check_choice(name: str, value: object, allowed: Sequence[str]) -> None:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {value!r}")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _announce(message: str) -> None:
+    if message not in _announced:
+        _announced.add(message)
+        print(message)
+
+
+# --------------------------------------------------------------------------------------------
+# MNIST
+# --------------------------------------------------------------------------------------------
+
+
+def mnist(
+    split: str = "train",
+    source: str = "auto",
+    binarize: bool = False,
+    device: str | torch.device | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """MNIST digits as tensors.
+
+    Args:
+        split: ``"train"``, ``"test"`` or ``"all"``.
+        source: ``"bundled"`` (5,000 images: 4,000 train / 1,000 test), ``"full"`` (70,000:
+            60,000 / 10,000, downloaded once) or ``"auto"`` (the full set if cached, else bundled).
+        binarize: threshold the pixels at 0.5, giving values in {0, 1}.
+        device: where the tensors go; None keeps them on the CPU, ``"auto"`` picks the GPU.
+
+    Returns:
+        ``(x, y)``: ``x`` float32 of shape (N, 1, 28, 28) in [0, 1]; ``y`` int64 of shape (N,).
+    """
+    _check_choice("split", split, SPLITS)
+    _check_choice("source", source, SOURCES)
+    if source == "auto":
+        source = "full" if _full_cache_ok(_mnist_root()) else "bundled"
+        if source == "full":
+            _announce(f"MNIST: using the full 70,000-image set cached in {_mnist_root()}")
+        else:
+            _announce("MNIST: using the bundled 5,000-image subset "
+                      "(the full set is not cached; mnist(source='full') downloads it)")
+    images, labels = _bundled_split(split) if source == "bundled" else _full_split(split)
+
+    x = torch.from_numpy(images).to(torch.float32).div_(255.0).unsqueeze(1)  # (N, 1, 28, 28)
+    if binarize:
+        x = (x > 0.5).to(torch.float32)
+    y = torch.from_numpy(labels.astype(np.int64))
+    if device is not None:
+        device = get_device(device)
+        x, y = x.to(device), y.to(device)
+    return x, y
+
+
+def sources() -> dict:
+    """Which MNIST sources this machine has: the bundled file's health, and the full set's cache.
+
+    Returns a dict with ``bundled`` (``"ok"`` or ``"broken: <why>"``), ``full_cached`` (bool),
+    ``cache_dir`` and ``auto_source`` (what ``source="auto"`` would load).
+    """
+    try:
+        _load_bundled(bundled_path())
+        bundled = "ok"
+    except (DataError, FileNotFoundError) as error:
+        bundled = f"broken: {error}"
+    full_cached = _full_cache_ok(_mnist_root())
+    return {"bundled": bundled, "full_cached": full_cached, "cache_dir": str(_mnist_root()),
+            "auto_source": "full" if full_cached else "bundled"}
+
+
+def bundled_path() -> Path:
+    """The bundled subset's file."""
+    return assets_dir() / "data" / BUNDLED_FILE
+
+
+@functools.lru_cache(maxsize=4)
+def _load_bundled(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    if not path.is_file():
+        raise DataError(f"the bundled MNIST file {path} is missing; it should have SHA-256 "
+                        f"{BUNDLED_SHA256} (restore it with `git checkout -- assets/data`)")
+    digest = _sha256(path)
+    if digest != BUNDLED_SHA256:
+        raise DataError(f"the bundled MNIST file {path} is corrupt: its SHA-256 is {digest}, "
+                        f"expected {BUNDLED_SHA256} (restore it with `git checkout -- assets/data`)")
+    with np.load(path) as archive:
+        return archive["images"], archive["labels"]
+
+
+def bundled_split_indices() -> dict[str, np.ndarray]:
+    """Row indices of the bundled file for ``"train"`` and ``"test"``: stratified, fixed seed.
+
+    Each digit's rows are permuted by ``SPLIT_SEED``; the first ``TEST_PER_DIGIT`` go to test.
+    Both lists are then shuffled (same seed) so that digits come mixed, not sorted by label.
+    """
+    _, labels = _load_bundled(bundled_path())
+    rng = np.random.default_rng(SPLIT_SEED)
+    train, test = [], []
+    for digit in range(10):
+        rows = rng.permutation(np.flatnonzero(labels == digit))
+        test.append(rows[:TEST_PER_DIGIT])
+        train.append(rows[TEST_PER_DIGIT:])
+    return {"train": rng.permutation(np.concatenate(train)), "test": rng.permutation(np.concatenate(test))}
+
+
+def _bundled_split(split: str) -> tuple[np.ndarray, np.ndarray]:
+    images, labels = _load_bundled(bundled_path())
+    if split == "all":
+        return images, labels
+    rows = bundled_split_indices()[split]
+    return images[rows], labels[rows]
+
+
+def _mnist_root() -> Path:
+    return cache_dir() / "mnist"
+
+
+def _mirrors() -> tuple[str, ...]:
+    """The download mirrors: ``GAN_COURSE_MNIST_MIRRORS`` (comma-separated) overrides them."""
+    override = os.environ.get("GAN_COURSE_MNIST_MIRRORS")
+    if override:
+        return tuple(m.strip() for m in override.split(",") if m.strip())
+    return MNIST_MIRRORS
+
+
+def _full_cache_ok(root: Path) -> bool:
+    return all((root / name).is_file() and _sha256(root / name) == sha for name, sha in MNIST_SHA256.items())
+
+
+def download_mnist(timeout: float = 60.0) -> Path:
+    """Download the full MNIST into the cache (skipping files already there and intact).
+
+    Each file is tried on every mirror in turn; a download counts only when its SHA-256 matches
+    the known one. Files are written atomically, so the cache never holds a partial file; a
+    corrupt cached file is deleted and fetched again.
+
+    Returns:
+        The cache folder holding the four verified ``.gz`` files.
+
+    Raises:
+        DataError: a file could not be fetched intact from any mirror.
+    """
+    root = _mnist_root()
+    for name, expected in MNIST_SHA256.items():
+        path = root / name
+        if path.is_file():
+            if _sha256(path) == expected:
+                continue
+            print(f"MNIST: the cached {path} is corrupt; downloading it again")
+            path.unlink()
+        errors = []
+        for mirror in _mirrors():
+            url = mirror.rstrip("/") + "/" + name
+            try:
+                payload = _fetch(url, timeout)
+            except (OSError, http.client.HTTPException, urllib.error.URLError) as error:
+                errors.append(f"{url}: {error}")
+                continue
+            digest = hashlib.sha256(payload).hexdigest()
+            if digest != expected:
+                errors.append(f"{url}: SHA-256 mismatch (got {digest}, expected {expected})")
+                continue
+            atomic_write_bytes(path, payload)
+            break
+        else:
+            raise DataError(f"could not download {name} intact from any mirror:\n  " + "\n  ".join(errors)
+                            + "\nmnist(source='bundled') works offline.")
+    return root
+
+
+def _fetch(url: str, timeout: float) -> bytes:
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        payload = response.read()
+        expected = response.headers.get("Content-Length")
+    if expected is not None and len(payload) != int(expected):
+        raise DataError(f"truncated download: got {len(payload)} of {expected} bytes")
+    return payload
+
+
+def _read_idx(path: Path, magic: int) -> np.ndarray:
+    """Read a gzipped IDX file (the MNIST format): a big-endian header, then uint8 data."""
+    raw = gzip.decompress(path.read_bytes())
+    found, count = struct.unpack(">II", raw[:8])
+    if found != magic:
+        raise DataError(f"{path} is not an IDX file of the expected kind (magic {found}, expected {magic})")
+    dims = (count,) if magic == 2049 else (count, *struct.unpack(">II", raw[8:16]))
+    offset = 8 if magic == 2049 else 16
+    data = np.frombuffer(raw, dtype=np.uint8, offset=offset)
+    if data.size != math.prod(dims):
+        raise DataError(f"{path} holds {data.size} bytes of data, expected {math.prod(dims)}")
+    return data.reshape(dims)
+
+
+def _full_split(split: str) -> tuple[np.ndarray, np.ndarray]:
+    root = download_mnist()
+    if split == "all":
+        parts = [_full_split_arrays(root, s) for s in ("train", "test")]
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    return _full_split_arrays(root, split)
+
+
+def _full_split_arrays(root: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
+    images_file, labels_file = _FULL_FILES[split]
+    return _read_idx(root / images_file, 2051), _read_idx(root / labels_file, 2049)
+
+
+# --------------------------------------------------------------------------------------------
+# Toy distributions
+# --------------------------------------------------------------------------------------------
+
+TOY_NAMES = ("gauss1d", "mix1d", "ring8", "grid25", "spiral", "moons")
+
+
+def toy_modes(name: str) -> tuple[torch.Tensor | None, float | None]:
+    """The mixture components of a toy distribution: ``(centers (K, d), std)``.
+
+    All mixtures weight their components equally. ``spiral`` and ``moons`` are not mixtures of
+    Gaussians and return ``(None, None)``.
+
+    >>> centers, std = toy_modes("ring8")
+    >>> centers.shape, std
+    (torch.Size([8, 2]), 0.01)
+    """
+    _check_choice("name", name, TOY_NAMES)
+    if name == "gauss1d":
+        return torch.tensor([[2.0]]), 0.5
+    if name == "mix1d":
+        return torch.tensor([[-3.0], [0.0], [3.0]]), 0.5
+    if name == "ring8":
+        angles = 2 * math.pi * torch.arange(8, dtype=torch.float64) / 8  # 8 distinct angles, no endpoint
+        return torch.stack([angles.cos(), angles.sin()], dim=1).float(), 0.01  # (8, 2)
+    if name == "grid25":
+        axis = torch.tensor([-4.0, -2.0, 0.0, 2.0, 4.0])
+        return torch.cartesian_prod(axis, axis), 0.05  # (25, 2)
+    return None, None
+
+
+def toy(name: str, n: int, seed: int | None = None, device: str | torch.device | None = None) -> torch.Tensor:
+    """``n`` samples of a toy distribution, float32 of shape (n, d) (d = 1 or 2).
+
+    Args:
+        name: one of ``TOY_NAMES``.
+        n: number of samples (positive).
+        seed: makes the draw repeatable; None draws from torch's global generator.
+        device: where the samples go (None: CPU).
+    """
+    _check_choice("name", name, TOY_NAMES)
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
+        raise ValueError(f"n must be a positive int, got {n!r}")
+    n = int(n)
+    gen = None if seed is None else torch.Generator().manual_seed(int(seed))
+    centers, std = toy_modes(name)
+    if centers is not None:
+        component = torch.randint(len(centers), (n,), generator=gen)
+        x = centers[component] + std * torch.randn(n, centers.shape[1], generator=gen)  # (n, d)
+    elif name == "spiral":
+        t = 3 * math.pi * torch.rand(n, generator=gen).sqrt()  # sqrt: even density along the arm
+        x = torch.stack([t * t.cos(), t * t.sin()], dim=1) / (3 * math.pi)  # (n, 2), radius <= 1
+        x = x + 0.02 * torch.randn(n, 2, generator=gen)
+    else:  # moons, as in scikit-learn's make_moons, centred on the origin
+        upper = torch.rand(n, generator=gen) < 0.5
+        theta = math.pi * torch.rand(n, generator=gen)
+        x = torch.where(upper[:, None],
+                        torch.stack([theta.cos(), theta.sin()], dim=1),
+                        torch.stack([1 - theta.cos(), 0.5 - theta.sin()], dim=1))  # (n, 2)
+        x = x - torch.tensor([0.5, 0.25]) + 0.05 * torch.randn(n, 2, generator=gen)
+    x = x.to(torch.float32)
+    return x if device is None else x.to(get_device(device))
+
+
+def toy_log_prob(name: str, x: torch.Tensor) -> torch.Tensor:
+    """Exact log-density of a toy mixture at ``x`` (n, d); natural log, shape (n,).
+
+    Only for the Gaussian mixtures (``gauss1d``, ``mix1d``, ``ring8``, ``grid25``).
+    """
+    _check_choice("name", name, TOY_NAMES)
+    centers, std = toy_modes(name)
+    if centers is None:
+        raise ValueError(f"name {name!r} has no closed-form density; use one of "
+                         f"{[t for t in TOY_NAMES if toy_modes(t)[0] is not None]}")
+    if x.ndim != 2 or x.shape[1] != centers.shape[1]:
+        raise ValueError(f"x must have shape (n, {centers.shape[1]}) for {name!r}, got {tuple(x.shape)}")
+    centers = centers.to(device=x.device, dtype=x.dtype)
+    d = centers.shape[1]
+    sq = ((x[:, None, :] - centers[None, :, :]) ** 2).sum(-1)  # (n, K)
+    log_comp = -0.5 * sq / std**2 - d * math.log(std) - 0.5 * d * math.log(2 * math.pi)  # (n, K)
+    return torch.logsumexp(log_comp, dim=1) - math.log(len(centers))
+
+
+# --------------------------------------------------------------------------------------------
+# Device-resident minibatches
+# --------------------------------------------------------------------------------------------
+
+
+class DeviceSampler:
+    """Minibatches drawn by index from tensors that stay on the device: no DataLoader, no copies.
+
+    Each epoch is a random permutation made on the device; a batch is an index slice of it, so
+    every sample is seen once per epoch (a last partial batch is skipped). Iterating never ends.
+
+    Args:
+        x: the data, first dimension the sample index.
+        y: optional labels, aligned with ``x``; then batches are ``(x, y)`` pairs.
+        batch_size: samples per batch, at most ``len(x)``.
+        device: where the data lives (None: where ``x`` already is; ``"auto"``: the GPU if any).
+        seed: seeds the sampler's own generator, so its order is repeatable.
+
+    >>> sampler = DeviceSampler(torch.arange(10.0)[:, None], batch_size=4, seed=0)
+    >>> next(sampler).shape
+    torch.Size([4, 1])
+    """
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor | None = None, batch_size: int = 64,
+                 device: str | torch.device | None = None, seed: int | None = None) -> None:
+        if not isinstance(x, torch.Tensor) or x.ndim == 0 or len(x) == 0:
+            raise ValueError(f"x must be a non-empty tensor, got {type(x).__name__} "
+                             f"of shape {tuple(getattr(x, 'shape', ()))}")
+        if y is not None and len(y) != len(x):
+            raise ValueError(f"y must have one label per sample: len(x)={len(x)}, len(y)={len(y)}")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or not 0 < batch_size <= len(x):
+            raise ValueError(f"batch_size must be an int in [1, {len(x)}] (the number of samples), "
+                             f"got {batch_size!r}")
+        self.device = x.device if device is None else get_device(device)
+        self.x = x.to(self.device)
+        self.y = None if y is None else y.to(self.device)
+        self.batch_size = batch_size
+        self.generator = torch.Generator(device=self.device)
+        if seed is None:
+            self.generator.seed()
+        else:
+            self.generator.manual_seed(int(seed))
+        self._perm = self._new_perm()
+        self._pos = 0
+
+    def _new_perm(self) -> torch.Tensor:
+        return torch.randperm(len(self.x), generator=self.generator, device=self.device)
+
+    def __len__(self) -> int:
+        """Full batches per epoch."""
+        return len(self.x) // self.batch_size
+
+    def __iter__(self) -> "DeviceSampler":
+        return self
+
+    def __next__(self) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        if self._pos + self.batch_size > len(self.x):
+            self._perm, self._pos = self._new_perm(), 0
+        index = self._perm[self._pos:self._pos + self.batch_size]  # (B,)
+        self._pos += self.batch_size
+        return self.x[index] if self.y is None else (self.x[index], self.y[index])
+
+    def state_dict(self) -> dict:
+        """The sampler's position and generator state, for exact resumption."""
+        return {"generator": self.generator.get_state(), "perm": self._perm.cpu(), "pos": self._pos}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore a position saved by ``state_dict``."""
+        if len(state["perm"]) != len(self.x):
+            raise ValueError(f"this sampler state is for {len(state['perm'])} samples, "
+                             f"but the sampler holds {len(self.x)}")
+        self.generator.set_state(state["generator"])
+        self._perm = state["perm"].to(self.device)
+        self._pos = int(state["pos"])

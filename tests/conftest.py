@@ -1,0 +1,18 @@
+"""Test-wide settings: FAST mode, a headless Matplotlib, and a private data cache."""
+
+import os
+
+import matplotlib
+import pytest
+
+os.environ.setdefault("GAN_COURSE_FAST", "1")
+os.environ.setdefault("MPLBACKEND", "Agg")
+matplotlib.use("Agg")
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path, monkeypatch):
+    """No test reads or writes the user's real cache: downloads go to a temporary folder."""
+    monkeypatch.setenv("GAN_COURSE_DATA", str(tmp_path / "cache"))
+    monkeypatch.delenv("GAN_COURSE_MNIST_MIRRORS", raising=False)
+    monkeypatch.delenv("GAN_COURSE_DEVICE", raising=False)
