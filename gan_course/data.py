@@ -259,7 +259,7 @@ def _read_idx(path: Path, magic: int) -> np.ndarray:
     data = np.frombuffer(raw, dtype=np.uint8, offset=offset)
     if data.size != math.prod(dims):
         raise DataError(f"{path} holds {data.size} bytes of data, expected {math.prod(dims)}")
-    return data.reshape(dims)
+    return data.reshape(dims).copy()  # writable, so torch.from_numpy can share it
 
 
 def _full_split(split: str) -> tuple[np.ndarray, np.ndarray]:
@@ -418,7 +418,9 @@ class DeviceSampler:
             self._perm, self._pos = self._new_perm(), 0
         index = self._perm[self._pos:self._pos + self.batch_size]  # (B,)
         self._pos += self.batch_size
-        return self.x[index] if self.y is None else (self.x[index], self.y[index])
+        # index_select, not x[index]: advanced indexing is ~10x slower on CPU for 4-D tensors
+        x = self.x.index_select(0, index)
+        return x if self.y is None else (x, self.y.index_select(0, index))
 
     def state_dict(self) -> dict:
         """The sampler's position and generator state, for exact resumption."""

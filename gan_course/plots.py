@@ -29,8 +29,11 @@ def figure_to_png(fig: Figure) -> bytes:
     return buffer.getvalue()
 
 
-def image_grid(x: torch.Tensor, nrow: int = 10, pad: int = 2) -> np.ndarray:
-    """Tile images (N, 1, H, W) or (N, H, W), values in [0, 1], into one (rows*H', nrow*W') array."""
+def image_grid(x: torch.Tensor, nrow: int = 10, pad: int = 2, pad_value: float = 0.15) -> np.ndarray:
+    """Tile images (N, 1, H, W) or (N, H, W), values in [0, 1], into one (rows*H', nrow*W') array.
+
+    ``pad_value`` fills the gaps between images (0 is background, 1 full ink).
+    """
     if x.ndim == 4:
         if x.shape[1] != 1:
             raise ValueError(f"x must have one channel, got shape {tuple(x.shape)}")
@@ -42,7 +45,7 @@ def image_grid(x: torch.Tensor, nrow: int = 10, pad: int = 2) -> np.ndarray:
     images = x.detach().float().cpu().clamp(0, 1).numpy()
     n, h, w = images.shape
     rows = -(-n // nrow)  # ceil
-    grid = np.ones((rows * (h + pad) + pad, nrow * (w + pad) + pad), dtype=np.float32)
+    grid = np.full((rows * (h + pad) + pad, nrow * (w + pad) + pad), pad_value, dtype=np.float32)
     for i, image in enumerate(images):
         r, c = divmod(i, nrow)
         grid[pad + r * (h + pad): pad + r * (h + pad) + h, pad + c * (w + pad): pad + c * (w + pad) + w] = image
