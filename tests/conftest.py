@@ -1,12 +1,8 @@
-"""Test-wide settings: FAST mode, a headless Matplotlib, and a private data cache."""
-
-import os
+"""Fixtures for the unit tests: a private data cache, no inherited device or mirror overrides."""
 
 import matplotlib
 import pytest
 
-os.environ.setdefault("GAN_COURSE_FAST", "1")
-os.environ.setdefault("MPLBACKEND", "Agg")
 matplotlib.use("Agg")
 
 
