@@ -27,3 +27,4 @@ def test_figure_to_png():
     fig = plots.new_figure((2, 2), dpi=30)
     plots.scatter_2d(fig.add_subplot(), torch.randn(10, 2), centers=torch.zeros(1, 2), title="t")
     assert plots.figure_to_png(fig).startswith(b"\x89PNG")
+

@@ -137,11 +137,12 @@ class Dashboard:
         self.redraw(force=True)
         return self
 
-    def run(self, steps: int, redraw_every: int | None = None) -> "Dashboard":
+    def run(self, steps: int, redraw_every: int | None = None) -> None:
         """Train ``steps`` steps synchronously, updating the display, and leave the final frame.
 
-        Shows the dashboard first if it is not on screen yet. Interrupting the kernel stops the run
-        at a consistent point and keeps what was learned.
+        Shows the dashboard first if it is not on screen yet (and returns None, so that
+        ``dash.run(500)`` as the last line of a cell does not show it a second time).
+        Interrupting the kernel stops the run at a consistent point and keeps what was learned.
 
         Args:
             steps: number of ``advance("step")`` calls.
@@ -161,7 +162,6 @@ class Dashboard:
         except KeyboardInterrupt:
             print(f"Interrupted at step {self.steps_done}; the dashboard keeps what it has learned.")
         self.redraw(force=True)
-        return self
 
     def redraw(self, force: bool = False) -> bool:
         """Render the current state and show it; throttled unless ``force``. True if it drew."""
