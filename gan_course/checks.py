@@ -72,3 +72,365 @@ def compare(name: str, got: object, expected: torch.Tensor | float, rtol: float 
         return passed(f"{name} is right.")
     error = (got_t - expected_t).abs().max().item()
     return failed(f"{name} is off by up to {error:.3g}. {hint}".strip())
+
+
+# --------------------------------------------------------------------------------------------
+# --- density track (notebooks 01-03) ---
+# --------------------------------------------------------------------------------------------
+
+import math  # noqa: E402  (this section is appended; the header above belongs to the lead)
+
+_TODO = "fill in your answer first (it is still None)."
+
+
+def _not_answered(name: str, answer: object) -> CheckResult | None:
+    """A failed verdict when the answer is still the placeholder, else None."""
+    if answer is None or answer is Ellipsis:
+        return failed(f"{name}: {_TODO}")
+    return None
+
+
+def _call(name: str, fn: object, *args) -> tuple[object, CheckResult | None]:
+    """Call the student's function; a failure to call becomes a failed verdict, not a traceback."""
+    if fn is None or not callable(fn):
+        return None, failed(f"{name}: expected a function, got {type(fn).__name__}")
+    try:
+        out = fn(*args)
+    except Exception as error:  # the student's code may raise anything
+        return None, failed(f"{name}: your function raised {type(error).__name__}: {error}")
+    return out, _not_answered(name, out)
+
+
+def _unless_missing(name: str, answer: object, check) -> CheckResult:
+    """The placeholder verdict when ``answer`` is still None, else ``check()``."""
+    missing = _not_answered(name, answer)
+    return missing if missing is not None else check()
+
+
+def bernoulli_mle(theta: object, x: torch.Tensor) -> CheckResult:
+    r"""Notebook 01: the Bernoulli MLE :math:`\hat\theta = \frac1N\sum_i x_i` of binary ``x``."""
+    return _unless_missing("theta", theta, lambda: compare(
+        "theta", theta, x.double().mean(0),
+        hint="The MLE of a coin's bias is the fraction of heads: the mean of x."))
+
+
+def gaussian_mle(mean: object, var: object, x: torch.Tensor) -> CheckResult:
+    r"""Notebook 01: the Gaussian MLE, mean and *biased* variance :math:`\frac1N\sum_i(x_i-\hat\mu)^2`."""
+    x = x.double()
+    mu = x.mean(0)
+    first = _unless_missing("the mean", mean, lambda: compare("the mean", mean, mu, hint="Average the samples."))
+    if not first:
+        return first
+    n = x.shape[0]
+    expected = ((x - mu) ** 2).mean(0)
+    hint = "Differentiate the log-likelihood in sigma^2 and set it to 0."
+    try:
+        if torch.allclose(torch.as_tensor(var, dtype=torch.float64), expected * n / (n - 1), rtol=1e-6):
+            hint = ("You divided by N-1 (the unbiased estimate); the maximum-likelihood variance "
+                    "divides by N.")
+    except (TypeError, RuntimeError, ValueError):
+        pass
+    return _unless_missing("the variance", var, lambda: compare("the variance", var, expected, hint=hint))
+
+
+def gaussian_log_likelihood(fn: object) -> CheckResult:
+    r"""Notebook 01: ``fn(x, mean, std)`` returns :math:`\sum_i \log\mathcal N(x_i;\mu,\sigma^2)`.
+
+    Tested on 2,000 points, where a product of densities underflows to 0 and its log to -inf.
+    """
+    gen = torch.Generator().manual_seed(0)
+    x = 0.3 + 4.0 * torch.randn(2000, generator=gen, dtype=torch.float64)
+    mean, std = torch.tensor(0.3, dtype=torch.float64), torch.tensor(4.0, dtype=torch.float64)
+    got, problem = _call("log_likelihood", fn, x, mean, std)
+    if problem is not None:
+        return problem
+    expected = (-0.5 * torch.log(2 * torch.pi * std**2) - (x - mean) ** 2 / (2 * std**2)).sum()
+    return compare("log_likelihood", got, expected, rtol=1e-6, hint=(
+        "Sum log-densities; multiplying 2,000 densities underflows to 0 (log 0 = -inf)."))
+
+
+def naive_bayes_pixel_probs(theta: object, x: torch.Tensor, alpha: float = 1.0) -> CheckResult:
+    r"""Notebook 02: smoothed pixel probabilities :math:`(\sum_i x_{ij}+\alpha)/(N+2\alpha)`."""
+    flat = x.double().reshape(x.shape[0], -1)
+    expected = ((flat.sum(0) + alpha) / (flat.shape[0] + 2 * alpha)).reshape(x.shape[1:])
+    hint = "Add alpha to the count of ones and 2*alpha to the number of images."
+    try:
+        if torch.allclose(torch.as_tensor(theta, dtype=torch.float64).reshape(expected.shape),
+                          flat.mean(0).reshape(expected.shape)):
+            hint = ("No smoothing: a pixel never on in training gets theta = 0, so any test digit "
+                    "with that pixel on has probability 0 (log-likelihood -inf). Add alpha.")
+    except (TypeError, RuntimeError, ValueError):
+        pass
+    return _unless_missing("theta", theta, lambda: compare("theta", theta, expected, rtol=1e-5, hint=hint))
+
+
+def naive_bayes_log_prob(fn: object) -> CheckResult:
+    r"""Notebook 02: ``fn(x (N, D), theta (D,))`` returns :math:`\sum_j x_j\log\theta_j+(1-x_j)\log(1-\theta_j)`, (N,).
+
+    Tested on 2,000-pixel images, whose probabilities underflow even in float64.
+    """
+    gen = torch.Generator().manual_seed(1)
+    theta = 0.2 + 0.6 * torch.rand(2000, generator=gen)
+    x = torch.bernoulli(theta.expand(5, -1), generator=gen)  # (5, 2000)
+    got, problem = _call("log_prob", fn, x, theta)
+    if problem is not None:
+        return problem
+    expected = (x.double() * theta.double().log() + (1 - x.double()) * (1 - theta.double()).log()).sum(1)
+    return compare("log_prob", got, expected, rtol=1e-5, hint=(
+        "Sum the per-pixel log-probabilities: a product of 2,000 probabilities underflows to 0."))
+
+
+def bits_per_dim(value: object, log_prob: torch.Tensor, num_dims: int) -> CheckResult:
+    r"""Notebook 02: :math:`-\frac{1}{ND\ln 2}\sum_i\log p(x_i)` from per-sample log-likelihoods in nats."""
+    expected = -log_prob.double().mean() / (num_dims * math.log(2))
+    hint = "Average over samples, divide by the number of dimensions and convert nats to bits (/ ln 2)."
+    try:
+        v = float(torch.as_tensor(value, dtype=torch.float64))
+        if math.isclose(v, expected.item() * math.log(2), rel_tol=1e-4):
+            hint = "That is nats per dimension: divide by ln 2 to get bits."
+        elif math.isclose(v, expected.item() * num_dims, rel_tol=1e-4):
+            hint = "That is bits per image: divide by the number of pixels."
+    except (TypeError, RuntimeError, ValueError):
+        pass
+    return _unless_missing("bits/dim", value, lambda: compare("bits/dim", value, expected, hint=hint))
+
+
+def responsibilities(resp: object, x: torch.Tensor, model: object) -> CheckResult:
+    r"""Notebook 03: :math:`r_{ik} = \pi_k\mathcal N(x_i;\mu_k,\Sigma_k) / \sum_{k'}\pi_{k'}\mathcal N(x_i;\mu_{k'},\Sigma_{k'})`.
+
+    ``model`` is a fitted ``gan_course.density.GaussianMixture``; its ``predict_proba`` is the reference.
+    """
+    if (problem := _not_answered("responsibilities", resp)) is not None:
+        return problem
+    expected = model.predict_proba(x).double()
+    hint = "Compute pi_k * N(x_i; mu_k, Sigma_k) for every k, then divide each row by its sum."
+    try:
+        r = torch.as_tensor(resp.detach() if isinstance(resp, torch.Tensor) else resp, dtype=torch.float64)
+        if r.shape == expected.shape and not torch.allclose(r.sum(1), torch.ones_like(r[:, 0]), atol=1e-4):
+            hint = ("Each row must sum to 1 (the posterior over components): normalise by the sum over "
+                    "k (log-sum-exp in log space).")
+    except (TypeError, RuntimeError, ValueError, AttributeError):
+        pass
+    return compare("responsibilities", resp, expected, rtol=1e-4, atol=1e-6, hint=hint)
+
+
+def m_step_means(means: object, x: torch.Tensor, resp: torch.Tensor) -> CheckResult:
+    r"""Notebook 03: :math:`\mu_k = \sum_i r_{ik}x_i / \sum_i r_{ik}`, shape (K, D)."""
+    r, xd = resp.double(), x.double()
+    expected = r.T @ xd / r.sum(0)[:, None]  # (K, D)
+    hint = "Weight each point by its responsibility and divide by N_k = sum_i r_ik (not by N)."
+    return _unless_missing("means", means, lambda: compare("means", means, expected, rtol=1e-5, hint=hint))
+
+
+def gmm_num_parameters(value: object, num_components: int, dim: int, covariance: str = "full") -> CheckResult:
+    r"""Notebook 03: free parameters of a Gaussian mixture, as BIC counts them.
+
+    .. math:: (K-1) + KD + K\,\tfrac{D(D+1)}{2}\ \text{(full)}\quad\text{or}\quad (K-1) + KD + KD\ \text{(diag)}
+    """
+    k, d = num_components, dim
+    cov = k * d * (d + 1) // 2 if covariance == "full" else k * d
+    expected = (k - 1) + k * d + cov
+    hint = ("Weights have K-1 free values (they sum to 1); a symmetric D x D covariance has "
+            "D(D+1)/2; a diagonal one has D.")
+    return _unless_missing("number of parameters", value, lambda: compare(
+        "number of parameters", value, float(expected), rtol=0, atol=0.5, hint=hint))
+
+
+# --------------------------------------------------------------------------------------------
+# --- GAN theory (notebook 05) ---
+# --------------------------------------------------------------------------------------------
+
+
+def _gan_answer(name: str, answer: object) -> CheckResult | None:
+    if answer is None or answer is Ellipsis:
+        return failed(f"{name}: fill in your answer first (it is still None).")
+    return None
+
+
+def nonsaturating_loss(fn: object) -> CheckResult:
+    r"""Notebook 05: ``fn(fake_logits)`` returns :math:`-\mathbb E[\log D(G(z))]` from *logits*.
+
+    Tested with a logit of -200 (a discriminator sure the sample is fake), where
+    ``-log(sigmoid(l))`` overflows to inf but ``softplus(-l)`` gives 200.
+    """
+    if fn is None or not callable(fn):
+        return failed(f"nonsaturating_loss: expected a function, got {type(fn).__name__}")
+    logits = torch.tensor([-200.0, -5.0, 0.0, 3.0])
+    try:
+        got = fn(logits.clone())
+    except Exception as error:  # the student's code may raise anything
+        return failed(f"nonsaturating_loss: your function raised {type(error).__name__}: {error}")
+    if (problem := _gan_answer("nonsaturating_loss", got)) is not None:
+        return problem
+    expected = torch.nn.functional.softplus(-logits.double()).mean()
+    saturating = -torch.nn.functional.softplus(logits.double()).mean()
+    hint = "Minimise -log D(G(z)) = softplus(-logit); take the mean over the batch."
+    try:
+        value = torch.as_tensor(got, dtype=torch.float64)
+        if value.shape == () and torch.isclose(value, saturating, rtol=1e-4):
+            hint = "That is the saturating loss log(1 - D(G(z))); the non-saturating one is -log D(G(z))."
+        elif value.shape == () and not torch.isfinite(value):
+            hint = ("log(sigmoid(-200)) = log(0) = -inf: compute log D from the logit with "
+                    "F.logsigmoid or F.softplus, never sigmoid then log.")
+    except (TypeError, RuntimeError, ValueError):
+        pass
+    return compare("nonsaturating_loss", got, expected, rtol=1e-5, hint=hint)
+
+
+def optimal_discriminator(d_star: object, p_data: torch.Tensor, p_g: torch.Tensor) -> CheckResult:
+    r"""Notebook 05: :math:`D^*(x) = p_{data}(x) / (p_{data}(x) + p_g(x))` on a grid."""
+    if (problem := _gan_answer("D*", d_star)) is not None:
+        return problem
+    p, q = p_data.double(), p_g.double()
+    expected = p / (p + q)
+    hint = "Maximise p_data(x) log D + p_g(x) log(1 - D) pointwise in D."
+    try:
+        if torch.allclose(torch.as_tensor(d_star, dtype=torch.float64), q / (p + q), atol=1e-6):
+            hint = "You have the fraction upside down: D* is the probability that x is *real*, p_data / (p_data + p_g)."
+    except (TypeError, RuntimeError, ValueError):
+        pass
+    return compare("D*", d_star, expected, rtol=1e-4, atol=1e-6, hint=hint)
+
+
+def gan_value_at_optimum(value: object, p_data: torch.Tensor, p_g: torch.Tensor, grid: torch.Tensor) -> CheckResult:
+    r"""Notebook 05: :math:`V(D^*, G) = -\log 4 + 2\,\mathrm{JSD}(p_{data}\,\|\,p_g)`, computed on a grid."""
+    from gan_course.metrics import js_divergence_grid
+
+    if (problem := _gan_answer("V(D*, G)", value)) is not None:
+        return problem
+    js = js_divergence_grid(p_data.double(), p_g.double(), grid.double())
+    expected = -math.log(4.0) + 2 * js
+    hint = "Integrate p_data log D* + p_g log(1 - D*) over the grid (torch.trapezoid)."
+    try:
+        v = float(torch.as_tensor(value))
+        if math.isclose(v, float(js), rel_tol=1e-3) or math.isclose(v, float(-math.log(4) + js), rel_tol=1e-3):
+            hint = "Close: V(D*, G) = -log 4 + 2 JSD, with the factor 2 and the constant -log 4."
+    except (TypeError, RuntimeError, ValueError):
+        pass
+    return compare("V(D*, G)", value, expected, rtol=1e-3, atol=1e-4, hint=hint)
+
+
+def dirac_gan_eigenvalues(eigenvalues: object, gp_weight: float = 0.0) -> CheckResult:
+    r"""Notebook 05: eigenvalues of the Dirac-GAN field's Jacobian at (0, 0): :math:`-\gamma/2 \pm i\sqrt{1/4 - \gamma^2/4}`
+    (for :math:`\gamma < 1`), i.e. :math:`\pm i/2` without a penalty. Order does not matter."""
+    if (problem := _gan_answer("the eigenvalues", eigenvalues)) is not None:
+        return problem
+    jac = torch.tensor([[0.0, 0.5], [-0.5, -gp_weight]], dtype=torch.float64)  # d(theta', psi')/d(theta, psi)
+    expected = torch.linalg.eigvals(jac)
+    try:
+        got = torch.as_tensor(eigenvalues).to(torch.complex128).flatten()
+    except (TypeError, RuntimeError, ValueError):
+        return failed(f"the eigenvalues: expected two (complex) numbers, got {type(eigenvalues).__name__}")
+    if got.shape != (2,):
+        return failed(f"the eigenvalues: expected 2 of them, got {got.numel()}")
+    key = lambda t: sorted(t.tolist(), key=lambda c: (round(c.imag, 9), round(c.real, 9)))  # noqa: E731
+    if all(abs(a - b) < 1e-4 for a, b in zip(key(got), key(expected))):
+        return passed("The eigenvalues are right: " + ("purely imaginary, so gradient play rotates." if gp_weight == 0
+                                                        else "their real part is negative, so play converges."))
+    hint = "Differentiate (theta', psi') with respect to (theta, psi) at 0, using sigmoid(0) = 1/2."
+    if all(abs(c.imag) < 1e-9 for c in got.tolist()):
+        hint = "A rotation has complex eigenvalues: use torch.linalg.eigvals, not eigvalsh."
+    return failed(f"the eigenvalues are not right. {hint}")
+
+
+# --------------------------------------------------------------------------------------------
+# --- latent variables and VAE ---
+# --------------------------------------------------------------------------------------------
+
+
+def _vae_inputs(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    gen = torch.Generator().manual_seed(seed)
+    mu = torch.randn(6, 4, generator=gen, dtype=torch.float64)  # (B, d)
+    logvar = 1.5 * torch.randn(6, 4, generator=gen, dtype=torch.float64)  # (B, d)
+    return mu, logvar
+
+
+def _allclose(a: object, b: torch.Tensor) -> bool:
+    try:
+        a = torch.as_tensor(a.detach() if isinstance(a, torch.Tensor) else a, dtype=torch.float64)
+        return a.shape == b.shape and bool(torch.allclose(a, b, rtol=1e-5, atol=1e-8))
+    except (TypeError, RuntimeError, ValueError):
+        return False
+
+
+def vae_kl(fn: object) -> CheckResult:
+    r"""Notebook 04: ``fn(mu, logvar)`` returns :math:`\frac12\sum_j(\sigma_j^2+\mu_j^2-1-\log\sigma_j^2)`, shape (B,)."""
+    mu, logvar = _vae_inputs()
+    got, problem = _call("kl", fn, mu, logvar)
+    if problem is not None:
+        return problem
+    terms = logvar.exp() + mu**2 - 1 - logvar  # (B, d)
+    expected = 0.5 * terms.sum(1)  # (B,)
+    hint = "KL(N(mu, sigma^2) || N(0, 1)) = 1/2 (sigma^2 + mu^2 - 1 - log sigma^2), summed over the latent dims."
+    if _allclose(got, 0.5 * terms):
+        return failed("kl has one value per latent dimension: sum over them, one KL per row, shape (B,).")
+    if _allclose(got, terms.sum(1)):
+        hint = "You are missing the factor 1/2."
+    elif _allclose(got, 0.5 * (torch.exp(2 * logvar) + mu**2 - 1 - 2 * logvar).sum(1)):
+        hint = "logvar is log sigma^2, not log sigma: sigma^2 = exp(logvar)."
+    return compare("kl", got, expected, rtol=1e-5, atol=1e-8, hint=hint)
+
+
+def reparameterize(fn: object) -> CheckResult:
+    r"""Notebook 04: ``fn(mu, logvar, eps)`` returns :math:`z = \mu + e^{\frac12\log\sigma^2}\,\varepsilon`."""
+    mu, logvar = _vae_inputs(1)
+    eps = torch.randn(mu.shape, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    got, problem = _call("z", fn, mu, logvar, eps)
+    if problem is not None:
+        return problem
+    hint = "z = mu + sigma * eps with sigma = exp(0.5 * logvar)."
+    if _allclose(got, mu + logvar.exp() * eps):
+        hint = "exp(logvar) is the variance sigma^2; scale eps by the standard deviation exp(0.5 * logvar)."
+    elif _allclose(got, mu + logvar * eps):
+        hint = "logvar is a log-variance: take exp(0.5 * logvar) to get sigma."
+    return compare("z", got, mu + torch.exp(0.5 * logvar) * eps, rtol=1e-5, atol=1e-8, hint=hint)
+
+
+def iw_bound(fn: object) -> CheckResult:
+    r"""Notebook 04: ``fn(log_w)`` maps log-weights (B, k) to :math:`\log\frac1k\sum_i w_i`, shape (B,).
+
+    The test log-weights are near -700 nats (as for real digits), so ``exp`` underflows to 0 and
+    only a log-sum-exp answer is finite.
+    """
+    gen = torch.Generator().manual_seed(3)
+    log_w = -800 + 5 * torch.randn(5, 7, generator=gen, dtype=torch.float64)  # (B, k)
+    got, problem = _call("the bound", fn, log_w)
+    if problem is not None:
+        return problem
+    expected = torch.logsumexp(log_w, 1) - math.log(log_w.shape[1])  # (B,)
+    hint = "log (1/k) sum_i exp(a_i) = logsumexp(a) - log k; use torch.logsumexp."
+    if _allclose(got, log_w.mean(1)):
+        hint = "That is the average of log w: the ELBO. The bound takes the log of the average of w."
+    elif _allclose(got, torch.logsumexp(log_w, 1)):
+        hint = "Close: subtract log k to turn the sum into a mean."
+    elif _allclose(got, torch.logsumexp(log_w, 0) - math.log(log_w.shape[0])):
+        hint = "Average over the k samples (dim=1), not over the images."
+    try:
+        g = torch.as_tensor(got, dtype=torch.float64)
+        if not torch.isfinite(g).all():
+            hint = "exp(-800) underflows to 0 and log(0) = -inf: use torch.logsumexp instead of exp then log."
+    except (TypeError, RuntimeError, ValueError):
+        pass
+    return compare("the bound", got, expected, rtol=1e-6, atol=1e-6, hint=hint)
+
+
+def mse_minimizer(prediction: object, x: torch.Tensor, y: torch.Tensor) -> CheckResult:
+    r"""Notebook 04: the per-class prediction that minimises squared error is the class mean.
+
+    .. math:: \arg\min_{\hat x}\ \mathbb E\big[\|x - \hat x\|^2 \mid y = c\big] = \mathbb E[x \mid y = c]
+
+    Args:
+        prediction: (C, ...) one image per class, classes in sorted order.
+        x: (N, ...) images; y: (N,) their labels.
+    """
+    if (problem := _not_answered("prediction", prediction)) is not None:
+        return problem
+    classes = torch.unique(y)
+    xd = x.double()
+    expected = torch.stack([xd[y == c].mean(0) for c in classes])  # (C, ...)
+    hint = "For each class c, average the images of that class: x[y == c].mean(0)."
+    if _allclose(prediction, xd.mean(0).expand_as(expected)):
+        hint = "That is one mean for all classes; the label tells you which digit, so average per class."
+    elif _allclose(prediction, torch.stack([xd[y == c].median(0).values for c in classes])):
+        hint = "The median minimises the absolute error; squared error is minimised by the mean."
+    return compare("prediction", prediction, expected, rtol=1e-4, atol=1e-6, hint=hint)

@@ -1,0 +1,666 @@
+"""The one GAN trainer of the course, and the small pieces of training machinery it is made of.
+
+``GANTrainer`` alternates ``d_steps`` discriminator updates with one generator update; every
+GAN in the course is this loop with a different loss, network or condition::
+
+    trainer = GANTrainer(MLPGenerator(1, 1), MLPDiscriminator(1), data.toy("mix1d", 5000, seed=0))
+    trainer.fit(steps=2000)
+    trainer.save("run/checkpoint.pt")
+
+The reusable machinery (``fit_loop`` with its progress bar, time budget and interrupt handling,
+``check_finite``, ``save_checkpoint`` / ``load_checkpoint``) is kept apart from the GAN, so other
+trainers (the VAE) use the same pieces.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator, Sequence
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from gan_course import data, metrics, nets, storage
+from gan_course.config import get_device, get_precision
+from gan_course.data import DeviceSampler
+from gan_course.losses import LOSS_NAMES, GANLoss, get_loss, gradient_penalty
+
+OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
+HISTORY_KEYS = ("step", "d_loss", "g_loss", "d_real", "d_fake", "grad_norm_d", "grad_norm_g", "time")
+CHECKPOINT_FORMAT = 1
+
+
+class NonFiniteLossError(FloatingPointError):
+    """A loss or gradient became NaN/inf; the networks keep their last good state."""
+
+
+# --------------------------------------------------------------------------------------------
+# Reusable machinery
+# --------------------------------------------------------------------------------------------
+
+
+def check_finite(values: dict[str, float], step: int, hint: str = "") -> None:
+    """Raise ``NonFiniteLossError`` naming the first NaN/inf entry of ``values``."""
+    for name, value in values.items():
+        if not math.isfinite(value):
+            raise NonFiniteLossError(
+                f"{name} became {value} at step {step}; training stopped and the networks keep "
+                f"their last good state (before this update). {hint}".strip())
+
+
+def fit_loop(step_fn: Callable[[], Any], steps: int | None = None, seconds: float | None = None,
+             progress: bool = True, callbacks: Sequence[Callable[[], Any]] = (),
+             desc: str = "training", postfix: Callable[[], dict] | None = None) -> tuple[int, bool]:
+    """Call ``step_fn`` until ``steps`` calls are done or ``seconds`` have passed.
+
+    Each call is followed by every callback. A ``KeyboardInterrupt`` (the stop button in
+    Jupyter, or raised by a callback) ends the loop between two steps, quietly: the caller's
+    state is consistent and calling again continues.
+
+    Args:
+        step_fn: one unit of work.
+        steps: how many calls at most (None: no limit).
+        seconds: wall-clock budget (None: no limit). At least one of the two must be given.
+        progress: show a ``tqdm.auto`` bar.
+        callbacks: called with no argument after each step.
+        desc: the bar's label.
+        postfix: returns a dict shown on the bar (read every few steps).
+
+    Returns:
+        ``(steps done, interrupted)``.
+    """
+    if steps is None and seconds is None:
+        raise ValueError("give steps or seconds (or both), got neither")
+    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps <= 0):
+        raise ValueError(f"steps must be a positive int, got {steps!r}")
+    if seconds is not None and not (isinstance(seconds, (int, float)) and seconds > 0):
+        raise ValueError(f"seconds must be a positive number, got {seconds!r}")
+    bar = _progress_bar(steps, progress, desc)
+    start, done, interrupted = time.perf_counter(), 0, False
+    try:
+        while (steps is None or done < steps) and (seconds is None or time.perf_counter() - start < seconds):
+            step_fn()
+            done += 1
+            if bar is not None:
+                bar.update(1)
+                if postfix is not None and done % 10 == 0:
+                    bar.set_postfix(postfix(), refresh=False)
+            for callback in callbacks:
+                callback()
+    except KeyboardInterrupt:
+        interrupted = True
+        print(f"Interrupted after {done} steps; the state is consistent, call fit again to go on.")
+    finally:
+        if bar is not None:
+            bar.close()
+    return done, interrupted
+
+
+def _progress_bar(total: int | None, enabled: bool, desc: str):
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm  # tqdm is a dependency; imported late to keep imports light
+
+    return tqdm(total=total, desc=desc, leave=False)
+
+
+def save_checkpoint(state: dict, path: str | os.PathLike) -> Path:
+    """Write a checkpoint dict atomically (a reader never sees half a file)."""
+    return storage.atomic_torch_save(state, path)
+
+
+def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
+    """Read a checkpoint dict safely: ``torch.load(weights_only=True)`` runs no pickled code."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    state = torch.load(path, map_location=map_location, weights_only=True)
+    if not isinstance(state, dict):
+        raise ValueError(f"{path} is not a course checkpoint (it holds a {type(state).__name__})")
+    return state
+
+
+def check_state_dict_matches(module: nn.Module, state: dict, what: str) -> None:
+    """Raise a ``ValueError`` listing how ``state`` differs from ``module``'s parameters."""
+    own = module.state_dict()
+    missing = sorted(set(own) - set(state))
+    unexpected = sorted(set(state) - set(own))
+    shapes = [f"{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
+              for k in own if k in state and tuple(state[k].shape) != tuple(own[k].shape)]
+    if missing or unexpected or shapes:
+        parts = ([f"missing {missing[:5]}"] if missing else []) + \
+                ([f"unexpected {unexpected[:5]}"] if unexpected else []) + shapes[:5]
+        raise ValueError(f"this checkpoint was saved from a different {what} architecture; nothing "
+                         f"was loaded. Differences: {'; '.join(parts)}")
+
+
+def make_optimizer(name: str, params, lr: float, betas: tuple[float, float],
+                   device: torch.device) -> torch.optim.Optimizer:
+    """An optimizer by name; Adam(W) is fused on CUDA and multi-tensor (foreach) elsewhere."""
+    params = list(params)
+    if name in ("adam", "adamw"):
+        cls = torch.optim.Adam if name == "adam" else torch.optim.AdamW
+        fast_path = {"fused": True} if device.type == "cuda" else {"foreach": True}
+        return cls(params, lr=lr, betas=betas, **fast_path)
+    if name == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr, foreach=True)
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr, foreach=True)
+    raise ValueError(f"optimizer must be one of {', '.join(map(repr, OPTIMIZERS))}; got {name!r}")
+
+
+def gaussian_latent(latent_dim: int) -> Callable[[int, torch.Generator], torch.Tensor]:
+    r"""The default latent sampler :math:`z \sim \mathcal N(0, I_{latent\_dim})`."""
+    def sample(n: int, generator: torch.Generator) -> torch.Tensor:
+        return torch.randn(n, latent_dim, generator=generator, device=generator.device)
+    return sample
+
+
+# --------------------------------------------------------------------------------------------
+# The GAN trainer
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrainerConfig:
+    """Hyperparameters of a GAN run (vary them with ``dataclasses.replace``)."""
+
+    loss: str = "nonsaturating"  # a name in losses.LOSS_NAMES, or "custom" for a pair of functions
+    d_steps: int = 1  # discriminator updates per generator update (k in Goodfellow et al.)
+    lr_d: float = 2e-4  # discriminator learning rate
+    lr_g: float = 2e-4  # generator learning rate
+    optimizer: str = "adam"  # one of OPTIMIZERS, used for both players
+    betas: tuple[float, float] = (0.5, 0.999)  # Adam's (beta1, beta2); beta1=0.5 as in DCGAN
+    batch_size: int = 64  # samples per minibatch, real and fake alike
+    gp_weight: float = 10.0  # weight of the gradient penalty (only for losses that use it)
+    seed: int = 0  # seeds the sampler and the latent generator
+    device: str = "auto"  # "auto" picks CUDA, then MPS, then CPU
+    precision: str = "auto"  # "auto", "fp32", "bf16" or "fp16" (the last two only on CUDA)
+
+    def __post_init__(self) -> None:
+        if self.loss not in LOSS_NAMES + ("custom",):
+            raise ValueError(f"loss must be one of {', '.join(map(repr, LOSS_NAMES))}; got {self.loss!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {', '.join(map(repr, OPTIMIZERS))}; "
+                             f"got {self.optimizer!r}")
+        for name in ("d_steps", "batch_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        for name in ("lr_d", "lr_g"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 \
+                    or not math.isfinite(value):
+                raise ValueError(f"{name} must be a positive number, got {value!r}")
+        if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
+            raise ValueError(f"betas must be two numbers in [0, 1), got {self.betas!r}")
+        if not (isinstance(self.gp_weight, (int, float)) and self.gp_weight >= 0):
+            raise ValueError(f"gp_weight must be a number >= 0, got {self.gp_weight!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
+            raise ValueError(f"seed must be a non-negative int, got {self.seed!r}")
+
+
+class GANTrainer:
+    r"""Alternating gradient play on the GAN game, one trainer for every GAN in the course.
+
+    One ``step()`` is ``d_steps`` discriminator updates followed by one generator update:
+
+    .. math::
+        \phi \leftarrow \phi - \eta_D \nabla_\phi \mathcal L_D(\phi, \theta) \ (\times k),\qquad
+        \theta \leftarrow \theta - \eta_G \nabla_\theta \mathcal L_G(\phi, \theta)
+
+    Args:
+        generator: ``generator(z[, y]) -> x_fake``; needs ``latent_dim`` unless a
+            ``latent_sampler`` is given.
+        discriminator: ``discriminator(x[, y]) -> logits``.
+        data: a tensor (N, ...), a pair ``(x, y)`` of tensors for conditional GANs, or a sampler
+            (an iterator of batches; a ``DeviceSampler`` is resumed exactly).
+        loss: a name in ``losses.LOSS_NAMES``, a ``GANLoss`` or a pair ``(d_loss, g_loss)``;
+            None takes ``config.loss`` (default ``"nonsaturating"``).
+        latent_sampler: ``f(n, torch_generator) -> z``; default standard normal.
+        callbacks: each called as ``callback(trainer)`` after every ``step()`` in ``fit``.
+        config: a ``TrainerConfig``; keyword arguments (``lr_d=...``) override its fields.
+
+    Attributes:
+        history: dict of lists, one entry per ``step``/``step_d``/``step_g`` call, keys
+            ``HISTORY_KEYS``; the player that did not move gets NaN. ``d_real``/``d_fake`` are
+            the mean of :math:`\sigma(\ell)` on real/fake data.
+        global_step: number of history rows; ``d_updates`` and ``g_updates`` count updates.
+    """
+
+    def __init__(self, generator: nn.Module, discriminator: nn.Module, data: Any,
+                 loss: str | GANLoss | tuple | None = None, *,
+                 latent_sampler: Callable[[int, torch.Generator], torch.Tensor] | None = None,
+                 callbacks: Sequence[Callable[["GANTrainer"], Any]] = (),
+                 config: TrainerConfig | None = None, **overrides: Any) -> None:
+        base = config or TrainerConfig()
+        if loss is None and base.loss == "custom":
+            raise ValueError("config.loss is 'custom': pass the pair of functions as loss=(d_loss, g_loss)")
+        self.loss = get_loss(base.loss if loss is None else loss)
+        unknown = set(overrides) - {f.name for f in dataclasses.fields(TrainerConfig)}
+        if unknown:
+            raise ValueError(f"unknown trainer options {sorted(unknown)}; allowed: "
+                             f"{[f.name for f in dataclasses.fields(TrainerConfig)]}")
+        if "betas" in overrides:
+            overrides["betas"] = tuple(overrides["betas"])
+        self.config = dataclasses.replace(base, loss=self.loss.name if self.loss.name in LOSS_NAMES
+                                          else "custom", **overrides)
+        cfg = self.config
+        self.device = get_device(cfg.device)
+        self.precision = get_precision(self.device, cfg.precision)
+        self.generator = generator.to(self.device)
+        self.discriminator = discriminator.to(self.device)
+        self.sampler = self._make_sampler(data)
+        if latent_sampler is None:
+            latent_dim = getattr(generator, "latent_dim", None)
+            if not isinstance(latent_dim, int):
+                raise ValueError("the generator has no integer `latent_dim`; pass latent_sampler=f(n, gen)")
+            latent_sampler = gaussian_latent(latent_dim)
+        self.latent_sampler = latent_sampler
+        self.latent_generator = torch.Generator(device=self.device).manual_seed(cfg.seed + 1)
+        self.num_classes = getattr(generator, "num_classes", None)
+        self.callbacks = list(callbacks)
+        self.opt_d = make_optimizer(cfg.optimizer, self.discriminator.parameters(), cfg.lr_d, cfg.betas, self.device)
+        self.opt_g = make_optimizer(cfg.optimizer, self.generator.parameters(), cfg.lr_g, cfg.betas, self.device)
+        self.scaler_d = torch.amp.GradScaler(self.device.type, enabled=self.precision.use_scaler)
+        self.scaler_g = torch.amp.GradScaler(self.device.type, enabled=self.precision.use_scaler)
+        self.history: dict[str, list[float]] = {key: [] for key in HISTORY_KEYS}
+        self.global_step = self.d_updates = self.g_updates = 0
+        self.elapsed = 0.0  # seconds spent in updates, summed over resumes
+        self.interrupted = False
+        self._check_shapes()
+
+    # ---- set-up ------------------------------------------------------------------------------
+
+    def _make_sampler(self, data: Any) -> Iterator:
+        cfg = self.config
+        if isinstance(data, torch.Tensor):
+            return DeviceSampler(data, batch_size=cfg.batch_size, device=self.device, seed=cfg.seed)
+        if isinstance(data, (tuple, list)) and len(data) == 2 and all(isinstance(t, torch.Tensor) for t in data):
+            return DeviceSampler(data[0], data[1], batch_size=cfg.batch_size, device=self.device, seed=cfg.seed)
+        if hasattr(data, "__next__"):
+            return data
+        raise ValueError(f"data must be a tensor, a pair (x, y) of tensors or a sampler (an iterator "
+                         f"of batches), got {type(data).__name__}")
+
+    def _check_shapes(self) -> None:
+        """Compare one generated sample's shape with one data sample's, before any update."""
+        x = getattr(self.sampler, "x", None)
+        self._shape_checked = x is not None  # a custom sampler is checked on its first batch
+        if x is not None:
+            self._check_fake_shape(tuple(x.shape[1:]))
+
+    def _check_fake_shape(self, data_shape: tuple) -> None:
+        was_training = self.generator.training
+        self.generator.eval()
+        try:
+            probe_gen = torch.Generator(device=self.device).manual_seed(0)  # leaves the real streams alone
+            with torch.no_grad():
+                z = self.latent_sampler(2, probe_gen).to(self.device)
+                y = None if self.num_classes is None else torch.zeros(2, dtype=torch.long, device=self.device)
+                fake = self.generator(z) if y is None else self.generator(z, y)
+        finally:
+            self.generator.train(was_training)
+        if tuple(fake.shape[1:]) != data_shape:
+            raise ValueError(f"the generator makes samples of shape {tuple(fake.shape[1:])} but the data "
+                             f"samples have shape {data_shape}; make the generator's output match")
+
+    # ---- one update of one player ------------------------------------------------------------
+
+    def _autocast(self):
+        if not self.precision.autocast:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.precision.dtype)
+
+    def _next_batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        batch = next(self.sampler)
+        x, y = (batch if isinstance(batch, (tuple, list)) else (batch, None))
+        if not self._shape_checked:
+            self._check_fake_shape(tuple(x.shape[1:]))
+            self._shape_checked = True
+        return x.to(self.device, non_blocking=True), None if y is None else y.to(self.device)
+
+    def _sample_z(self, n: int) -> torch.Tensor:
+        return self.latent_sampler(n, self.latent_generator).to(self.device)
+
+    def _fake_labels(self, n: int) -> torch.Tensor | None:
+        if self.num_classes is None:
+            return None
+        return torch.randint(self.num_classes, (n,), generator=self.latent_generator, device=self.device)
+
+    def _call(self, net: nn.Module, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        return net(x) if y is None else net(x, y)
+
+    def _update(self, loss: torch.Tensor, net: nn.Module, opt: torch.optim.Optimizer,
+                scaler: torch.amp.GradScaler, extra: list[torch.Tensor], who: str) -> list[float]:
+        """Backward, gradient norm, NaN guard (before the update), optimizer step.
+
+        Returns ``[loss, grad norm, *extra]`` as floats (one device sync).
+        """
+        opt.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.unscale_(opt)
+        norm = nn.utils.clip_grad_norm_([p for p in net.parameters() if p.grad is not None], float("inf"))
+        values = torch.stack([loss.detach().float(), norm.float(), *[e.detach().float() for e in extra]]).tolist()
+        checked = {f"{who}_loss": values[0]}
+        if not self.precision.use_scaler:  # with fp16 the scaler skips steps with inf gradients itself
+            checked[f"{who} gradient norm"] = values[1]
+        try:
+            check_finite(checked, self.global_step + 1,
+                         hint=f"Try a smaller lr_{who[0]} (now {getattr(self.config, 'lr_' + who[0])}).")
+        except NonFiniteLossError:
+            opt.zero_grad(set_to_none=True)
+            raise
+        scaler.step(opt)
+        scaler.update()
+        return values
+
+    def _d_update(self) -> list[float]:
+        """One discriminator update; returns [d_loss, grad norm, mean D(x), mean D(G(z))]."""
+        x, y = self._next_batch()
+        z = self._sample_z(x.shape[0])
+        with torch.no_grad(), self._autocast():
+            x_fake = self._call(self.generator, z, y)  # the generator does not move here
+        with self._autocast():
+            real = self._call(self.discriminator, x, y)  # (B,) logits
+            fake = self._call(self.discriminator, x_fake, y)  # (B,) logits
+            loss = self.loss.d_loss(real.float(), fake.float())
+        if self.loss.gradient_penalty and self.config.gp_weight > 0:  # in fp32: second derivatives
+            loss = loss + self.config.gp_weight * gradient_penalty(self.discriminator, x, x_fake.float(), y,
+                                                                   generator=self.latent_generator)
+        values = self._update(loss, self.discriminator, self.opt_d, self.scaler_d,
+                              [torch.sigmoid(real.float()).mean(), torch.sigmoid(fake.float()).mean()], "d")
+        self.d_updates += 1
+        return values
+
+    def _g_update(self) -> list[float]:
+        """One generator update; returns [g_loss, grad norm, mean D(G(z))]."""
+        n = self.config.batch_size
+        z = self._sample_z(n)
+        y = self._fake_labels(n)
+        self.discriminator.requires_grad_(False)  # no gradients for D's weights: faster
+        try:
+            with self._autocast():
+                fake = self._call(self.discriminator, self._call(self.generator, z, y), y)
+                loss = self.loss.g_loss(fake.float())
+            values = self._update(loss, self.generator, self.opt_g, self.scaler_g,
+                                  [torch.sigmoid(fake.float()).mean()], "g")
+        finally:
+            self.discriminator.requires_grad_(True)
+        self.g_updates += 1
+        return values
+
+    def _record(self, d: list[float] | None, g: list[float] | None, seconds: float) -> dict:
+        self.global_step += 1
+        self.elapsed += seconds
+        nan = float("nan")
+        row = {"step": float(self.global_step),
+               "d_loss": d[0] if d else nan, "g_loss": g[0] if g else nan,
+               "d_real": d[2] if d else nan, "d_fake": d[3] if d else (g[2] if g else nan),
+               "grad_norm_d": d[1] if d else nan, "grad_norm_g": g[1] if g else nan,
+               "time": self.elapsed}
+        for key in HISTORY_KEYS:
+            self.history[key].append(row[key])
+        return row
+
+    # ---- public steps --------------------------------------------------------------------------
+
+    def step_d(self) -> dict:
+        """One discriminator update only (the generator does not move). Returns the history row."""
+        start = time.perf_counter()
+        d = self._d_update()
+        return self._record(d, None, time.perf_counter() - start)
+
+    def step_g(self) -> dict:
+        """One generator update only (the discriminator does not move). Returns the history row."""
+        start = time.perf_counter()
+        g = self._g_update()
+        return self._record(None, g, time.perf_counter() - start)
+
+    def step(self) -> dict:
+        """``d_steps`` discriminator updates, then one generator update. Returns the history row.
+
+        The row's d values are those of the last discriminator update.
+        """
+        start = time.perf_counter()
+        d = None
+        for _ in range(self.config.d_steps):
+            d = self._d_update()
+        g = self._g_update()
+        return self._record(d, g, time.perf_counter() - start)
+
+    def fit(self, steps: int | None = None, seconds: float | None = None, progress: bool = True) -> dict:
+        """Run ``step()`` for ``steps`` steps or ``seconds`` of wall time, whichever ends first.
+
+        The stop button (KeyboardInterrupt) ends training between two steps; call ``fit``
+        again to continue. Returns ``history``.
+        """
+        callbacks = [lambda cb=cb: cb(self) for cb in self.callbacks]
+        last = lambda: {k: f"{self.history[k][-1]:.3f}" for k in ("d_loss", "g_loss")}  # noqa: E731
+        _, self.interrupted = fit_loop(self.step, steps, seconds, progress, callbacks, "GAN", last)
+        return self.history
+
+    def update(self, **changes: Any) -> TrainerConfig:
+        """Change hyperparameters between steps (the dashboards' sliders): ``loss``, ``lr_d``,
+        ``lr_g``, ``d_steps``, ``gp_weight``. The networks and optimizer states are kept."""
+        allowed = {"loss", "lr_d", "lr_g", "d_steps", "gp_weight"}
+        if set(changes) - allowed:
+            raise ValueError(f"update() can change {sorted(allowed)}, got {sorted(set(changes) - allowed)}")
+        new = dataclasses.replace(self.config, **changes)  # validates
+        if "loss" in changes:
+            self.loss = get_loss(changes["loss"])
+        for group in self.opt_d.param_groups:
+            group["lr"] = new.lr_d
+        for group in self.opt_g.param_groups:
+            group["lr"] = new.lr_g
+        self.config = new
+        return new
+
+    # ---- sampling ------------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def sample(self, n: int, y: torch.Tensor | None = None, seed: int | None = None) -> torch.Tensor:
+        """``n`` generated samples (on the trainer's device), without touching the training RNGs."""
+        gen = torch.Generator(device=self.device).manual_seed(0 if seed is None else seed)
+        z = self.latent_sampler(n, gen).to(self.device)
+        if y is None and self.num_classes is not None:
+            y = torch.arange(n, device=self.device) % self.num_classes
+        with self._autocast():
+            return self._call(self.generator, z, y).float()
+
+    # ---- checkpoints ---------------------------------------------------------------------------
+
+    def state_dict(self) -> dict:
+        """Everything needed to continue exactly: networks, optimizers, scalers, counters,
+        history and every random stream (torch CPU/CUDA, sampler, latent generator)."""
+        rng = {"torch_cpu": torch.get_rng_state(), "latent": self.latent_generator.get_state()}
+        if torch.cuda.is_available():
+            rng["torch_cuda"] = torch.cuda.get_rng_state_all()
+        if hasattr(self.sampler, "state_dict"):
+            rng["sampler"] = self.sampler.state_dict()
+        return {"format": CHECKPOINT_FORMAT, "config": _config_dict(self.config),
+                "generator": self.generator.state_dict(), "discriminator": self.discriminator.state_dict(),
+                "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
+                "scaler_g": self.scaler_g.state_dict(), "scaler_d": self.scaler_d.state_dict(),
+                "counters": {"global_step": self.global_step, "d_updates": self.d_updates,
+                             "g_updates": self.g_updates, "elapsed": self.elapsed},
+                "history": {k: list(v) for k, v in self.history.items()}, "rng": rng}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore a ``state_dict``; checks the architectures first, so a mismatch loads nothing."""
+        if state.get("format") != CHECKPOINT_FORMAT:
+            raise ValueError(f"unknown checkpoint format {state.get('format')!r}; expected {CHECKPOINT_FORMAT}")
+        check_state_dict_matches(self.generator, state["generator"], "generator")
+        check_state_dict_matches(self.discriminator, state["discriminator"], "discriminator")
+        self.generator.load_state_dict(state["generator"])
+        self.discriminator.load_state_dict(state["discriminator"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        self.scaler_g.load_state_dict(state["scaler_g"])
+        self.scaler_d.load_state_dict(state["scaler_d"])
+        counters = state["counters"]
+        self.global_step, self.d_updates = int(counters["global_step"]), int(counters["d_updates"])
+        self.g_updates, self.elapsed = int(counters["g_updates"]), float(counters["elapsed"])
+        self.history = {k: list(state["history"].get(k, [])) for k in HISTORY_KEYS}
+        rng = state["rng"]
+        torch.set_rng_state(rng["torch_cpu"].cpu())
+        if "torch_cuda" in rng and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all([s.cpu() for s in rng["torch_cuda"]])
+        self.latent_generator.set_state(rng["latent"].cpu())
+        if "sampler" in rng and hasattr(self.sampler, "load_state_dict"):
+            self.sampler.load_state_dict(rng["sampler"])
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write a checkpoint atomically (a crash mid-save leaves the old file intact)."""
+        return save_checkpoint(self.state_dict(), path)
+
+    def load(self, path: str | os.PathLike) -> "GANTrainer":
+        """Restore a checkpoint written by ``save``; a resumed run continues exactly."""
+        self.load_state_dict(load_checkpoint(path, map_location=self.device))
+        return self
+
+
+def fit_discriminator(trainer: GANTrainer, steps: int, progress: bool = True) -> dict:
+    r"""Train only the discriminator against the frozen generator, until it settles at its optimum.
+
+    The learning rate follows a cosine from ``lr_d`` down to 0, so the minibatch noise dies out
+    and D ends close to :math:`D^* = p_{data} / (p_{data} + p_g)`. ``lr_d`` is restored afterwards.
+
+    Returns:
+        The trainer's history.
+    """
+    groups = trainer.opt_d.param_groups
+    base = [g["lr"] for g in groups]
+    done = {"n": 0}
+
+    def one_step() -> None:
+        for group, lr in zip(groups, base):
+            group["lr"] = lr * 0.5 * (1 + math.cos(math.pi * done["n"] / steps))
+        trainer.step_d()
+        done["n"] += 1
+    try:
+        fit_loop(one_step, steps, None, progress, desc="D only")
+    finally:
+        for group, lr in zip(groups, base):
+            group["lr"] = lr
+    return trainer.history
+
+
+def generator_gradient_norm(generator: nn.Module, discriminator: nn.Module, g_loss: Callable[[torch.Tensor], torch.Tensor],
+                            n: int = 512, seed: int = 0) -> float:
+    r"""The norm of the generator's gradient :math:`\lVert \nabla_\theta \mathcal L_G \rVert_2` against a fixed D.
+
+    Shows the saturating loss's vanishing gradient: when D confidently rejects the fakes,
+    :math:`\log(1 - D(G(z)))` is flat and this norm goes to 0, while :math:`-\log D(G(z))` is not.
+    Nothing is updated and no ``.grad`` is written.
+    """
+    device = next(generator.parameters()).device
+    z = torch.randn(n, generator.latent_dim, generator=torch.Generator().manual_seed(seed)).to(device)  # (n, latent_dim)
+    params = [p for p in generator.parameters() if p.requires_grad]
+    grads = torch.autograd.grad(g_loss(discriminator(generator(z))), params)
+    return float(torch.linalg.vector_norm(torch.stack([g.norm() for g in grads])))
+
+
+def _config_dict(cfg: TrainerConfig) -> dict:
+    d = dataclasses.asdict(cfg)
+    d["betas"] = list(d["betas"])
+    return d
+
+
+def history_to_json(history: dict[str, list[float]]) -> str:
+    """The history as strict JSON (NaN, for a player that did not move, becomes null)."""
+    clean = {k: [None if not math.isfinite(v) else v for v in vs] for k, vs in history.items()}
+    return json.dumps(clean)
+
+
+# --------------------------------------------------------------------------------------------
+# Recommended settings for the toy datasets, and the `train toy` command
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ToyRecipe:
+    """The course's recommended GAN for one toy dataset (used by ``python -m gan_course train toy``)."""
+
+    latent_dim: int = 1  # size of z
+    width: int = 64  # hidden units per layer, both players
+    depth: int = 2  # hidden layers, both players
+    loss: str = "nonsaturating"  # the default loss
+    steps: int = 3000  # generator updates
+    d_steps: int = 1  # discriminator updates per generator update
+    lr_d: float = 1e-3  # discriminator learning rate
+    lr_g: float = 1e-3  # generator learning rate
+    batch_size: int = 256  # samples per minibatch
+    num_data: int = 20000  # size of the training set drawn from the toy distribution
+
+
+TOY_RECIPES = {
+    "gauss1d": ToyRecipe(width=32, steps=1500),
+    "mix1d": ToyRecipe(width=64, steps=3000),
+    "ring8": ToyRecipe(latent_dim=2, width=128, depth=3, steps=4000, lr_d=5e-4, lr_g=5e-4),
+    "grid25": ToyRecipe(latent_dim=2, width=128, depth=3, steps=5000, lr_d=5e-4, lr_g=5e-4),
+    "spiral": ToyRecipe(latent_dim=2, width=128, depth=3, steps=4000, lr_d=5e-4, lr_g=5e-4),
+    "moons": ToyRecipe(latent_dim=2, width=128, depth=3, steps=3000, lr_d=5e-4, lr_g=5e-4),
+}
+NUM_OUTPUT_SAMPLES = 2500
+
+
+def toy_trainer(name: str, loss: str | None = None, seed: int = 0, device: str = "auto",
+                recipe: ToyRecipe | None = None) -> GANTrainer:
+    """A ``GANTrainer`` with the recommended networks and settings for the toy ``name``."""
+    if name not in TOY_RECIPES:
+        raise ValueError(f"data must be one of {', '.join(map(repr, TOY_RECIPES))}; got {name!r}")
+    r = recipe or TOY_RECIPES[name]
+    x = data.toy(name, r.num_data, seed=seed)  # (N, d)
+    torch.manual_seed(seed)  # the networks' initial weights
+    g = nets.MLPGenerator(r.latent_dim, x.shape[1], r.width, r.depth)
+    d = nets.MLPDiscriminator(x.shape[1], r.width, r.depth)
+    return GANTrainer(g, d, x, loss or r.loss, d_steps=r.d_steps, lr_d=r.lr_d, lr_g=r.lr_g,
+                      batch_size=r.batch_size, seed=seed, device=device)
+
+
+def toy_metrics(name: str, samples: torch.Tensor) -> dict:
+    """Sample quality on a toy: mean log p_data of the samples and, in 1-D, JS and KL on a grid."""
+    out: dict = {}
+    samples = samples.detach().double().cpu()
+    if data.toy_modes(name)[0] is None:
+        return out
+    out["mean_log_prob_data"] = float(data.toy_log_prob(name, samples).mean())
+    if samples.shape[1] == 1:
+        grid = torch.linspace(-8, 8, 1601, dtype=torch.float64)
+        log_prob = lambda t: data.toy_log_prob(name, t)  # noqa: E731
+        out["js_nats"] = float(metrics.js_to_samples(log_prob, samples, grid, bandwidth=0.15))
+        out["kl_nats"] = float(metrics.kl_to_samples(log_prob, samples, grid, bandwidth=0.15))
+    return out
+
+
+def train_toy(name: str, out: str | os.PathLike, loss: str | None = None, steps: int | None = None,
+              seed: int = 0, device: str = "auto", progress: bool = True) -> dict:
+    """Train the recommended GAN on a toy and write ``out/``: ``samples.npy`` (2500, d) float32,
+    ``metrics.json``, ``history.json`` and ``checkpoint.pt``. Returns the metrics dict."""
+    trainer = toy_trainer(name, loss, seed, device)
+    steps = TOY_RECIPES[name].steps if steps is None else steps
+    start = time.perf_counter()
+    trainer.fit(steps=steps, progress=progress)
+    seconds = time.perf_counter() - start
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    samples = trainer.sample(NUM_OUTPUT_SAMPLES, seed=seed).cpu()  # (2500, d)
+    storage.atomic_write(out / "samples.npy", lambda f: np.save(f, samples.numpy().astype(np.float32)))
+    last = {k: trainer.history[k][-1] for k in ("d_loss", "g_loss", "d_real", "d_fake")} if trainer.global_step else {}
+    result = {"data": name, "loss": trainer.config.loss, "steps": trainer.global_step, "seed": seed,
+              "device": str(trainer.device), "seconds": round(seconds, 3), "interrupted": trainer.interrupted,
+              "final": last, **toy_metrics(name, samples)}
+    result = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in result.items()}
+    storage.atomic_write_bytes(out / "metrics.json", json.dumps(result, indent=2).encode())
+    storage.atomic_write_bytes(out / "history.json", history_to_json(trainer.history).encode())
+    trainer.save(out / "checkpoint.pt")
+    return result
