@@ -54,6 +54,10 @@ def jupyter_lab(root: Path, startup_timeout: float = 120.0):
                    JUPYTER_RUNTIME_DIR=f"{tmp}/runtime", JUPYTERLAB_SETTINGS_DIR=f"{tmp}/settings",
                    JUPYTERLAB_WORKSPACES_DIR=f"{tmp}/workspaces")
         env.pop("MPLBACKEND", None)  # a student's kernel uses the inline backend, not a test's Agg
+        # no "get Jupyter news?" pop-up over the screenshots
+        news = Path(tmp, "settings", "@jupyterlab", "apputils-extension", "notification.jupyterlab-settings")
+        news.parent.mkdir(parents=True)
+        news.write_text('{"fetchNews": "false", "checkForUpdates": false}')
         cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
                "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--notebook-dir={root}"]
         if os.geteuid() == 0:
@@ -85,7 +89,8 @@ def run_notebook(notebook: Path, out: Path, timeout: float = 600.0, width: int =
     """Run ``notebook`` in JupyterLab in Chromium; save screenshots under ``out``.
 
     Returns a summary: ``errors`` (the error outputs' text), ``widgets`` (number of widget views
-    rendered), ``images`` (pictures rendered inside widget views), ``shots`` (files written).
+    rendered), ``images`` (pictures rendered inside widget views), ``texts`` (each view's visible
+    text), ``shots`` (files written).
     """
     from playwright.sync_api import sync_playwright
 
@@ -121,7 +126,7 @@ def run_notebook(notebook: Path, out: Path, timeout: float = 600.0, width: int =
             errors = page.eval_on_selector_all(
                 ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr'], .jp-RenderedText.jp-mod-trusted pre",
                 "els => els.map(e => e.textContent).filter(t => /Traceback|Error/.test(t))")
-            shots, images = [], 0
+            shots, images, texts = [], 0, []
             views = page.locator(".jp-OutputArea-output > .widget-vbox, .jp-OutputArea-output > .widget-interact")
             for i in range(views.count()):
                 view = views.nth(i)
@@ -130,13 +135,15 @@ def run_notebook(notebook: Path, out: Path, timeout: float = 600.0, width: int =
                 # pictures drawn inside the view: dashboard panels, or interact()'s Matplotlib output
                 images += view.locator("img").evaluate_all(
                     "els => els.filter(e => e.complete && e.naturalWidth > 50).length")
+                texts.append(view.inner_text())
                 path = out / f"{notebook.stem}_widget{i:02d}.png"
                 view.screenshot(path=str(path))
                 shots.append(str(path))
             full = out / f"{notebook.stem}_page.png"
             page.screenshot(path=str(full))
             shots.append(str(full))
-            summary = {"errors": errors, "widgets": views.count(), "images": images, "shots": shots}
+            summary = {"errors": errors, "widgets": views.count(), "images": images, "texts": texts,
+                       "shots": shots}
             browser.close()
     finally:
         os.environ.clear()

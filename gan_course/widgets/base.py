@@ -173,13 +173,17 @@ class Dashboard:
         png = figure_to_png(self._fig)
         self._last_redraw = time.perf_counter()
         self._record(png)
-        with self.image.hold_sync(), self.history.hold_sync(), self.readout.hold_sync():
-            self.image.value = png
-            self.readout.value = html.escape(self.status())
-            self._scrubbing = True
+        self._scrubbing = True
+        try:
+            # max goes in a message of its own, before value: a browser that got both at once could
+            # clamp value to the old max and send that back, showing a stale frame
             self.history.max = len(self.frames) - 1
-            self.history.value = len(self.frames) - 1
-            self.history.disabled = len(self.frames) < 2
+            with self.image.hold_sync(), self.history.hold_sync(), self.readout.hold_sync():
+                self.image.value = png
+                self.readout.value = html.escape(self.status())
+                self.history.value = len(self.frames) - 1
+                self.history.disabled = len(self.frames) < 2
+        finally:
             self._scrubbing = False
         return True
 
