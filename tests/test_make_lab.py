@@ -2,24 +2,19 @@
 
 import json
 import os
-import signal
-import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, str(ROOT / "tools"))
+import lab_screenshot  # noqa: E402
 
 
 def test_make_lab_serves_jupyterlab(tmp_path):
-    port = free_port()
+    port = lab_screenshot.free_port()
     token = "course-test-token"
     env = dict(os.environ,
                JUPYTER_CONFIG_DIR=str(tmp_path / "config"), JUPYTER_DATA_DIR=str(tmp_path / "data"),
@@ -45,9 +40,4 @@ def test_make_lab_serves_jupyterlab(tmp_path):
             names = {item["name"] for item in json.loads(r.read())["content"]}
         assert "00_setup_and_tour.ipynb" in names  # it serves notebooks/
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        lab_screenshot.stop_process_group(proc)

@@ -77,11 +77,17 @@ def jupyter_lab(root: Path, startup_timeout: float = 120.0):
                     time.sleep(0.5)
             yield base, token
         finally:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+            stop_process_group(proc)
+
+
+def stop_process_group(proc: subprocess.Popen, grace: float = 20.0) -> None:
+    """Stop a process started with ``start_new_session=True`` and all its children."""
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 def run_notebook(notebook: Path, out: Path, timeout: float = 600.0, width: int = 1400,
