@@ -26,6 +26,7 @@ from typing import Callable, Mapping
 import torch
 
 from gan_course import metrics
+from gan_course.validate import require_binary, require_finite
 
 COVARIANCES = ("full", "diag")
 INITS = ("kmeans++", "random")
@@ -37,37 +38,12 @@ _EPS_COUNT = 1e-3  # a component with fewer effective points than this is "empty
 # --------------------------------------------------------------------------------------------
 
 
-def check_finite(x: torch.Tensor, name: str = "x") -> None:
-    """Raise a ValueError saying how many entries of ``x`` are NaN or inf, and where."""
-    if torch.isfinite(x.sum()):
-        return  # fast path: one reduction; an overflowing sum falls through to the full check
-    bad = ~torch.isfinite(x)
-    if bad.any():
-        where = bad.nonzero()[:5].tolist()  # first few (row, col, ...) positions
-        count = int(bad.sum())
-        more = " ..." if count > 5 else ""
-        raise ValueError(f"{name} contains {count} NaN/inf value(s) out of {x.numel()}, "
-                         f"e.g. at index {', '.join(map(str, map(tuple, where)))}{more}; "
-                         "clean or drop those samples first")
-
-
-def check_binary(x: torch.Tensor, name: str = "x") -> None:
-    """Raise a ValueError unless every entry of ``x`` is 0 or 1, naming the observed range."""
-    off = ~((x == 0) | (x == 1))
-    if off.any():
-        example = x[off][0].item()
-        raise ValueError(f"{name} must be binary (every value 0 or 1) for a Bernoulli model, got "
-                         f"values in [{x.min().item():.4g}, {x.max().item():.4g}] with "
-                         f"{int(off.sum())} non-binary value(s) such as {example:.4g}; binarize it "
-                         "first, e.g. mnist(..., binarize=True) or (x > 0.5).float()")
-
-
 def _as_float(x: torch.Tensor, name: str = "x") -> torch.Tensor:
     if not isinstance(x, torch.Tensor):
         raise ValueError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
     if not x.is_floating_point():
         x = x.to(torch.float32)
-    check_finite(x, name)
+    require_finite(x, name)
     return x
 
 
@@ -86,7 +62,7 @@ def _as_binary(x: torch.Tensor, name: str = "x") -> torch.Tensor:
     x = _as_float(x, name)
     if x.ndim < 2 or x.shape[0] == 0:
         raise ValueError(f"{name} must have shape (N, ...) with N > 0, got {tuple(x.shape)}")
-    check_binary(x, name)
+    require_binary(x, name)
     return x.reshape(x.shape[0], -1)  # (N, D)
 
 
@@ -123,7 +99,7 @@ def bernoulli_mle(x: torch.Tensor, alpha: float = 0.0) -> torch.Tensor:
     tensor(0.7500)
     """
     x = _as_float(x)
-    check_binary(x)
+    require_binary(x)
     if alpha < 0:
         raise ValueError(f"alpha must be >= 0, got {alpha!r}")
     return (x.sum(0) + alpha) / (x.shape[0] + 2 * alpha)

@@ -42,9 +42,9 @@ import torch.nn.functional as F
 from gan_course import metrics
 from gan_course.config import get_device
 from gan_course.data import DeviceSampler
-from gan_course.density import check_binary, check_finite as check_finite_data
 from gan_course.train import (NonFiniteLossError, check_finite, check_state_dict_matches, fit_loop,
                               load_checkpoint, make_optimizer, save_checkpoint)
+from gan_course.validate import require_binary, require_finite
 
 ARCHITECTURES = ("mlp", "conv")
 LIKELIHOODS = ("bernoulli", "gaussian")
@@ -234,9 +234,9 @@ class _ImageModel(nn.Module):
         if x.ndim != 4 or tuple(x.shape[1:]) != IMAGE_SHAPE or x.shape[0] == 0:
             raise ValueError(f"{name} must have shape (N, 1, 28, 28) or (N, 784) with N > 0, got {tuple(x.shape)}")
         x = x.to(self.device, torch.float32)
-        check_finite_data(x, name)
+        require_finite(x, name)
         if self.likelihood == "bernoulli":
-            check_binary(x, name)
+            require_binary(x, name)
         return x
 
     def _decoder_log_likelihood(self, x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
