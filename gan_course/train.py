@@ -600,17 +600,32 @@ class ToyRecipe:
     lr_g: float = 1e-3  # generator learning rate
     batch_size: int = 256  # samples per minibatch
     num_data: int = 20000  # size of the training set drawn from the toy distribution
+    pack: int = 1  # PacGAN: samples the discriminator sees at once (batch_size must be a multiple)
+    spectral_norm: bool = False  # spectral normalisation of the discriminator's layers
+    lr_decay: float = 0.0  # the last fraction of the run over which both lrs fall linearly to 5 %
+    noise: str = "gaussian"  # the latent distribution: "gaussian" N(0, I) or "uniform" U[-1, 1]^d
 
 
 TOY_RECIPES = {
     "gauss1d": ToyRecipe(width=32, steps=1500),
     "mix1d": ToyRecipe(width=64, steps=3000),
-    "ring8": ToyRecipe(latent_dim=2, width=128, depth=3, steps=4000, lr_d=5e-4, lr_g=5e-4),
-    "grid25": ToyRecipe(latent_dim=2, width=128, depth=3, steps=5000, lr_d=5e-4, lr_g=5e-4),
+    # ring8 and grid25: measured by benchmarks/bench_modes.py (see benchmarks/RESULTS.md)
+    "ring8": ToyRecipe(latent_dim=2, width=128, depth=3, steps=8000, lr_d=5e-4, lr_g=5e-4, pack=2, lr_decay=0.5),
+    "grid25": ToyRecipe(latent_dim=2, width=128, depth=3, steps=8000, lr_d=1e-3, lr_g=1e-3, lr_decay=0.5),
     "spiral": ToyRecipe(latent_dim=2, width=128, depth=3, steps=4000, lr_d=5e-4, lr_g=5e-4),
     "moons": ToyRecipe(latent_dim=2, width=128, depth=3, steps=3000, lr_d=5e-4, lr_g=5e-4),
 }
 NUM_OUTPUT_SAMPLES = 2500
+TOY_NOISE = ("gaussian", "uniform")
+
+
+def toy_latent_sampler(noise: str, latent_dim: int) -> Callable[[int, torch.Generator], torch.Tensor]:
+    r"""z ~ N(0, I) (``"gaussian"``) or z ~ U[-1, 1]^latent_dim (``"uniform"``)."""
+    if noise == "gaussian":
+        return gaussian_latent(latent_dim)
+    if noise == "uniform":
+        return lambda n, gen: 2 * torch.rand(n, latent_dim, generator=gen, device=gen.device) - 1
+    raise ValueError(f"noise must be one of {TOY_NOISE}, got {noise!r}")
 
 
 def toy_trainer(name: str, loss: str | None = None, seed: int = 0, device: str = "auto",
@@ -622,8 +637,9 @@ def toy_trainer(name: str, loss: str | None = None, seed: int = 0, device: str =
     x = data.toy(name, r.num_data, seed=seed)  # (N, d)
     torch.manual_seed(seed)  # the networks' initial weights
     g = nets.MLPGenerator(r.latent_dim, x.shape[1], r.width, r.depth)
-    d = nets.MLPDiscriminator(x.shape[1], r.width, r.depth)
-    return GANTrainer(g, d, x, loss or r.loss, d_steps=r.d_steps, lr_d=r.lr_d, lr_g=r.lr_g,
+    d = nets.MLPDiscriminator(x.shape[1], r.width, r.depth, spectral_norm=r.spectral_norm, pack=r.pack)
+    return GANTrainer(g, d, x, loss or r.loss, latent_sampler=toy_latent_sampler(r.noise, r.latent_dim),
+                      d_steps=r.d_steps, lr_d=r.lr_d, lr_g=r.lr_g,
                       batch_size=r.batch_size, seed=seed, device=device)
 
 
@@ -642,6 +658,35 @@ def toy_metrics(name: str, samples: torch.Tensor) -> dict:
     return out
 
 
+def fit_toy(trainer: GANTrainer, steps: int, lr_decay: float = 0.0, progress: bool = True) -> GANTrainer:
+    r"""``steps`` trainer steps; over the last ``lr_decay`` fraction both learning rates fall
+    linearly from their value to 5 % of it (sharper modes at the end), then are restored.
+
+    .. math:: \eta_t = \eta \,\big(0.05 + 0.95 \max(0, \min(1, (T - t) / (\lambda T)))\big)
+    """
+    if not 0 <= lr_decay <= 1:
+        raise ValueError(f"lr_decay must be in [0, 1], got {lr_decay!r}")
+    if lr_decay == 0:
+        trainer.fit(steps=steps, progress=progress)
+        return trainer
+    groups = trainer.opt_d.param_groups + trainer.opt_g.param_groups
+    base = [g["lr"] for g in groups]
+    done = {"n": 0}
+
+    def one_step() -> None:
+        factor = 0.05 + 0.95 * max(0.0, min(1.0, (steps - done["n"]) / (lr_decay * steps)))
+        for group, lr in zip(groups, base):
+            group["lr"] = lr * factor
+        trainer.step()
+        done["n"] += 1
+    try:
+        _, trainer.interrupted = fit_loop(one_step, steps, None, progress, desc="GAN")
+    finally:
+        for group, lr in zip(groups, base):
+            group["lr"] = lr
+    return trainer
+
+
 def train_toy(name: str, out: str | os.PathLike, loss: str | None = None, steps: int | None = None,
               seed: int = 0, device: str = "auto", progress: bool = True) -> dict:
     """Train the recommended GAN on a toy and write ``out/``: ``samples.npy`` (2500, d) float32,
@@ -649,7 +694,7 @@ def train_toy(name: str, out: str | os.PathLike, loss: str | None = None, steps:
     trainer = toy_trainer(name, loss, seed, device)
     steps = TOY_RECIPES[name].steps if steps is None else steps
     start = time.perf_counter()
-    trainer.fit(steps=steps, progress=progress)
+    fit_toy(trainer, steps, TOY_RECIPES[name].lr_decay, progress)
     seconds = time.perf_counter() - start
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -664,3 +709,23 @@ def train_toy(name: str, out: str | os.PathLike, loss: str | None = None, steps:
     storage.atomic_write_bytes(out / "history.json", history_to_json(trainer.history).encode())
     trainer.save(out / "checkpoint.pt")
     return result
+
+
+def toy_mode_run(name: str, recipe: ToyRecipe | None = None, seed: int = 0, steps: int | None = None,
+                 device: str = "cpu", num_samples: int = NUM_OUTPUT_SAMPLES) -> dict:
+    """Train ``recipe`` (default: the recommended one) on the mixture ``name`` and measure its modes.
+
+    Used by notebook 06's comparison table and ``benchmarks/bench_modes.py``. Returns
+    ``metrics.mode_coverage(...).as_dict()`` without the counts, plus ``seconds`` of training.
+    """
+    centers, std = data.toy_modes(name)
+    if centers is None or centers.shape[1] != 2:
+        raise ValueError(f"name must be a 2-D mixture ('ring8' or 'grid25'), got {name!r}")
+    r = recipe or TOY_RECIPES[name]
+    trainer = toy_trainer(name, seed=seed, device=device, recipe=r)
+    start = time.perf_counter()
+    fit_toy(trainer, r.steps if steps is None else steps, r.lr_decay, progress=False)
+    seconds = time.perf_counter() - start
+    result = metrics.mode_coverage(trainer.sample(num_samples, seed=seed).cpu(), centers, std).as_dict()
+    result.pop("counts")
+    return {**result, "seconds": seconds}
