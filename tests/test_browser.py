@@ -4,6 +4,9 @@ Skipped only where Chromium is not installed (Debian: ``apt-get install chromium
 ``playwright`` package comes with the test extras and never downloads a browser.
 """
 
+import json
+import os
+import re
 import sys
 from pathlib import Path
 
@@ -35,10 +38,6 @@ def test_em_dashboard_shows_its_latest_frame_in_jupyterlab(tmp_path):
 
 # ---- notebook 06: the 2-D GAN dashboard in a real browser ------------------------------------
 
-import json  # noqa: E402
-import os  # noqa: E402
-import re  # noqa: E402
-import shutil  # noqa: E402
 
 DASHBOARD_CELL = """\
 import torch
@@ -58,13 +57,11 @@ def artifacts_dir(tmp_path):
 
 
 def test_notebook_06_runs_in_jupyterlab_and_draws_its_dashboards(tmp_path):
-    summary = lab_screenshot.run_notebook(ROOT / "notebooks" / "06_gan_dynamics_2d.ipynb", tmp_path,
-                                          env={"GAN_COURSE_FAST": "1"})
+    summary = lab_screenshot.run_notebook(ROOT / "notebooks" / "06_gan_dynamics_2d.ipynb",
+                                          artifacts_dir(tmp_path), env={"GAN_COURSE_FAST": "1"})
     assert summary["errors"] == []
     assert summary["widgets"] >= 5  # ring8, grid25, moons, the user tensor, the collapse
     assert summary["images"] >= 5, summary
-    for shot in summary["shots"]:
-        shutil.copy(shot, artifacts_dir(tmp_path))
 
 
 def _readout(page) -> tuple[int, int, int]:
