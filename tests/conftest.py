@@ -2,6 +2,7 @@
 
 import matplotlib
 import pytest
+import torch
 
 matplotlib.use("Agg")
 
@@ -12,3 +13,12 @@ def _private_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("GAN_COURSE_DATA", str(tmp_path / "cache"))
     monkeypatch.delenv("GAN_COURSE_MNIST_MIRRORS", raising=False)
     monkeypatch.delenv("GAN_COURSE_DEVICE", raising=False)
+
+
+@pytest.fixture
+def one_thread():
+    """Tiny networks run fastest on one torch thread (and a test machine may be shared)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -4,33 +4,14 @@ import pytest
 import torch
 
 from gan_course.widgets.gan1d import GAN1DDashboard
+from helpers import params, same, tick
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def make(**kw):
     kw.setdefault("tick_ms", 1)
     return GAN1DDashboard("mix1d", width=16, num_samples=300, **kw)
-
-
-def params(module):
-    return [p.detach().clone() for p in module.parameters()]
-
-
-def same(a, b):
-    return all(torch.equal(x, y) for x, y in zip(a, b))
-
-
-def tick(dash, n=1):
-    for _ in range(n):
-        dash._last_tick_end = float("-inf")  # as if the browser waited a full interval
-        dash.play.value += 1
 
 
 def test_play_ticks_advance_the_step_counter_and_pause_stops():

@@ -9,14 +9,9 @@ from PIL import Image
 
 from gan_course.widgets import gan2d
 from gan_course.widgets.gan2d import GAN2DDashboard
+from helpers import params, same, tick
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 SMALL = dict(width=16, depth=2, batch_size=64, num_samples=200, num_data=2000, grid_size=24, num_arrows=40, tick_ms=1)
@@ -24,20 +19,6 @@ SMALL = dict(width=16, depth=2, batch_size=64, num_samples=200, num_data=2000, g
 
 def make(data="ring8", **kw):
     return GAN2DDashboard(data, **{**SMALL, **kw})
-
-
-def params(module):
-    return [p.detach().clone() for p in module.parameters()]
-
-
-def same(a, b):
-    return all(torch.equal(x, y) for x, y in zip(a, b))
-
-
-def tick(dash, n=1):
-    for _ in range(n):
-        dash._last_tick_end = float("-inf")  # as if the browser waited a full interval
-        dash.play.value += 1
 
 
 def test_play_ticks_advance_the_counter_and_pause_stops_it():

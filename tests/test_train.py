@@ -7,15 +7,9 @@ import pytest
 import torch
 
 from gan_course import data, losses, nets, train
+from helpers import params, same
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny networks run fastest on one thread (and the test machine is shared)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def make_trainer(seed=0, loss="nonsaturating", width=16, **kw):
@@ -25,14 +19,6 @@ def make_trainer(seed=0, loss="nonsaturating", width=16, **kw):
     x = data.toy("mix1d", 512, seed=0)
     kw = {"batch_size": 32, "lr_d": 1e-3, "lr_g": 1e-3, **kw}
     return train.GANTrainer(g, d, x, loss, device="cpu", seed=seed, **kw)
-
-
-def params(module):
-    return [p.detach().clone() for p in module.parameters()]
-
-
-def same(a, b):
-    return all(torch.equal(x, y) for x, y in zip(a, b))
 
 
 def test_step_records_history_and_counts_updates():

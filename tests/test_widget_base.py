@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from gan_course.widgets.base import Dashboard
+from helpers import tick
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -35,12 +36,6 @@ class Counter(Dashboard):
 
     def status(self):
         return f"d={self.d} g={self.g}"
-
-
-def tick(dash, n=1):
-    for _ in range(n):
-        dash._last_tick_end = float("-inf")  # as if the browser waited a full interval
-        dash.play.value += 1
 
 
 def test_initial_frame_is_a_png():
