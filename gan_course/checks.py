@@ -75,10 +75,6 @@ def compare(name: str, got: object, expected: torch.Tensor | float, rtol: float 
     return failed(f"{name} is off by up to {error:.3g}. {hint}".strip())
 
 
-# --------------------------------------------------------------------------------------------
-# --- density track (notebooks 01-03) ---
-# --------------------------------------------------------------------------------------------
-
 _TODO = "fill in your answer first (it is still None)."
 
 
@@ -104,6 +100,11 @@ def _unless_missing(name: str, answer: object, check) -> CheckResult:
     """The placeholder verdict when ``answer`` is still None, else ``check()``."""
     missing = _not_answered(name, answer)
     return missing if missing is not None else check()
+
+
+# --------------------------------------------------------------------------------------------
+# --- density track (notebooks 01-03) ---
+# --------------------------------------------------------------------------------------------
 
 
 def bernoulli_mle(theta: object, x: torch.Tensor) -> CheckResult:
