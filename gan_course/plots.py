@@ -190,19 +190,26 @@ def plot_generator_map(ax: Axes, z: torch.Tensor, x: torch.Tensor, modes: torch.
 
 
 def plot_curves(ax: Axes, curves: dict[str, tuple], title: str | None = None, xlabel: str = "step",
-                logy: bool = False) -> None:
-    """Line plot of named curves ``{label: (steps, values)}`` (NaNs are skipped)."""
+                logy: bool = False, compact: bool = False) -> None:
+    """Line plot of named curves ``{label: (steps, values)}`` (NaNs are skipped).
+
+    ``compact`` uses small fonts and few ticks, for the small panels of a dashboard.
+    """
     for i, (label, (steps, values)) in enumerate(curves.items()):
         s, v = np.asarray(steps, dtype=float), np.asarray(values, dtype=float)
         keep = np.isfinite(v)
-        ax.plot(s[keep], v[keep], label=label, color=GAN_COLORS.get(label, COMPONENT_COLORS[i % 10]), lw=1.5)
+        ax.plot(s[keep], v[keep], label=label, color=GAN_COLORS.get(label, COMPONENT_COLORS[i % 10]),
+                lw=1.3 if compact else 1.5)
     if logy:
         ax.set_yscale("log")
-    ax.set_xlabel(xlabel)
+    ax.set_xlabel(xlabel, fontsize=8 if compact else None)
+    if compact:
+        ax.tick_params(labelsize=7)
+        ax.locator_params(nbins=4)
     if curves:
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=7 if compact else 8, loc="upper left" if compact else "best")
     if title:
-        ax.set_title(title)
+        ax.set_title(title, fontsize=10 if compact else None)
 
 
 def plot_vector_field(ax: Axes, theta: torch.Tensor, psi: torch.Tensor, d_theta: torch.Tensor,

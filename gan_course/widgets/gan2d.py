@@ -33,13 +33,13 @@ from matplotlib.figure import Figure
 from gan_course import data, metrics, nets
 from gan_course.config import assets_dir
 from gan_course.losses import LOSS_NAMES
-from gan_course.plots import GAN_COLORS
-from gan_course.train import (OPTIMIZERS, TOY_RECIPES, GANTrainer, load_checkpoint, make_optimizer, save_checkpoint,
-                              toy_latent_sampler)
+from gan_course.plots import GAN_COLORS, plot_curves
+from gan_course.train import (OPTIMIZERS, TOY_NOISE, TOY_RECIPES, GANTrainer, load_checkpoint, make_optimizer,
+                              save_checkpoint, toy_latent_sampler)
 from gan_course.widgets.base import Dashboard
 
 DATASETS_2D = ("ring8", "grid25", "spiral", "moons", "two_gaussians")
-NOISE = ("gaussian", "uniform")
+NOISE = TOY_NOISE  # the latent distributions the toy trainers know
 LAYERS = ("real", "fake", "D(x)", "manifold", "gradients")
 TWO_GAUSSIANS = (torch.tensor([[-1.0, 0.0], [1.0, 0.0]]), 0.1)  # (centers (2, 2), std)
 PRETRAINED_FORMAT = 1
@@ -71,13 +71,6 @@ def check_samples_2d(x: object, name: str = "data") -> torch.Tensor:
     if not torch.isfinite(x).all():
         raise ValueError(f"{name} contains {int((~torch.isfinite(x)).sum())} NaN or inf values; clean them first")
     return x.detach().float().cpu()
-
-
-def latent_sampler(noise: str, latent_dim: int) -> Callable[[int, torch.Generator], torch.Tensor]:
-    """z ~ N(0, I) (``"gaussian"``) or z ~ U[-1, 1]^d (``"uniform"``): ``train.toy_latent_sampler``."""
-    if noise not in NOISE:
-        raise ValueError(f"noise must be one of {NOISE}, got {noise!r}")
-    return toy_latent_sampler(noise, latent_dim)
 
 
 @dataclass(frozen=True)
@@ -136,7 +129,7 @@ def build_trainer(settings: Settings2D, x: torch.Tensor, device: str = "cpu") ->
     torch.manual_seed(s.seed)
     g = nets.MLPGenerator(s.latent_dim, 2, s.width, s.depth)
     d = nets.MLPDiscriminator(2, s.width, s.depth, spectral_norm=s.spectral_norm, pack=s.pack)
-    trainer = GANTrainer(g, d, x, s.loss, latent_sampler=latent_sampler(s.noise, s.latent_dim), d_steps=s.d_steps,
+    trainer = GANTrainer(g, d, x, s.loss, latent_sampler=toy_latent_sampler(s.noise, s.latent_dim), d_steps=s.d_steps,
                          lr_d=s.lr_d, lr_g=s.lr_g, batch_size=s.batch_size, seed=s.seed, device=device,
                          optimizer=s.optimizer_d)
     if s.optimizer_g != s.optimizer_d:
@@ -418,16 +411,18 @@ class GAN2DDashboard(Dashboard):
         self._draw_plane(fig.add_subplot(spec[:, 0]), s, step)
         h = self.trainer.history
         ax = fig.add_subplot(spec[0, 1])
-        self._curve(ax, {"d_loss": (h["step"], h["d_loss"]), "g_loss": (h["step"], h["g_loss"])}, "losses")
+        plot_curves(ax, {"d_loss": (h["step"], h["d_loss"]), "g_loss": (h["step"], h["g_loss"])}, "losses",
+                    compact=True)
         ax = fig.add_subplot(spec[1, 1])
         c = self.curves
-        self._curve(ax, {"KL(real‖fake)": (c["step"], c["kl"]), "JS": (c["step"], c["js"])},
-                    "divergences on a grid (nats)")
+        plot_curves(ax, {"KL(real‖fake)": (c["step"], c["kl"]), "JS": (c["step"], c["js"])},
+                    "divergences on a grid (nats)", compact=True)
         ax = fig.add_subplot(spec[0, 2])
         if self.centers is not None:
             k = len(self.centers)
-            self._curve(ax, {f"modes covered / {k}": (c["step"], [v / k for v in c["modes"]]),
-                             "high-quality fraction": (c["step"], c["high_quality"])}, "mode coverage (fractions)")
+            plot_curves(ax, {f"modes covered / {k}": (c["step"], [v / k for v in c["modes"]]),
+                             "high-quality fraction": (c["step"], c["high_quality"])}, "mode coverage (fractions)",
+                        compact=True)
             ax.set_ylim(-0.03, 1.03)
             self._mode_bars(fig.add_subplot(spec[1, 2]), s.get("coverage"))
         else:
@@ -490,19 +485,6 @@ class GAN2DDashboard(Dashboard):
         ax.tick_params(labelsize=7)
         if show["real"] or show["fake"]:
             ax.legend(loc="upper right", fontsize=7, markerscale=3, framealpha=0.8)
-
-    @staticmethod
-    def _curve(ax, curves: dict, title: str) -> None:
-        colors = ("#2ca02c", "#d62728", "#1f77b4", "#9467bd")
-        for i, (label, (steps, values)) in enumerate(curves.items()):
-            st, v = np.asarray(steps, dtype=float), np.asarray(values, dtype=float)
-            keep = np.isfinite(v)
-            ax.plot(st[keep], v[keep], label=label, color=colors[i % 4], lw=1.3)
-        ax.set_title(title, fontsize=10)
-        ax.set_xlabel("step", fontsize=8)
-        ax.tick_params(labelsize=7)
-        ax.locator_params(nbins=4)
-        ax.legend(fontsize=7, loc="upper left")
 
     @staticmethod
     def _mode_bars(ax, coverage) -> None:
