@@ -7,6 +7,7 @@ where there is one, its equation.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 
@@ -197,9 +198,6 @@ def dstar_max_error(d: torch.Tensor, p_data: torch.Tensor, p_g: torch.Tensor,
 # --------------------------------------------------------------------------------------------
 # --- 2-D GAN: mode coverage ---
 # --------------------------------------------------------------------------------------------
-
-from dataclasses import dataclass  # noqa: E402  (this section is appended)
-
 
 def _check_points(name: str, t: object, dim: int | None = 2) -> torch.Tensor:
     """A float64 (N, d) tensor from ``t``, or a ValueError naming ``name``."""
