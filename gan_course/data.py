@@ -30,6 +30,7 @@ import torch
 
 from gan_course.config import assets_dir, cache_dir, get_device
 from gan_course.storage import atomic_write_bytes
+from gan_course.validate import require_positive_int
 
 SPLITS = ("train", "test", "all")
 SOURCES = ("auto", "bundled", "full")
@@ -316,9 +317,7 @@ def toy(name: str, n: int, seed: int | None = None, device: str | torch.device |
         device: where the samples go (None: CPU).
     """
     _check_choice("name", name, TOY_NAMES)
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
-        raise ValueError(f"n must be a positive int, got {n!r}")
-    n = int(n)
+    n = require_positive_int("n", n)
     gen = None if seed is None else torch.Generator().manual_seed(int(seed))
     centers, std = toy_modes(name)
     if centers is not None:

@@ -26,7 +26,7 @@ from typing import Callable, Mapping
 import torch
 
 from gan_course import metrics
-from gan_course.validate import require_binary, require_finite
+from gan_course.validate import require_binary, require_finite, require_positive_int
 
 COVARIANCES = ("full", "diag")
 INITS = ("kmeans++", "random")
@@ -66,10 +66,6 @@ def _as_binary(x: torch.Tensor, name: str = "x") -> torch.Tensor:
     return x.reshape(x.shape[0], -1)  # (N, D)
 
 
-def _positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return value
 
 
 def _generator(seed: int | None, device: torch.device) -> torch.Generator | None:
@@ -111,7 +107,7 @@ def categorical_mle(x: torch.Tensor, num_classes: int, alpha: float = 0.0) -> to
     >>> categorical_mle(torch.tensor([0, 2, 2, 1]), 3)
     tensor([0.2500, 0.2500, 0.5000])
     """
-    _positive_int("num_classes", num_classes)
+    require_positive_int("num_classes", num_classes)
     if x.is_floating_point() or x.ndim != 1:
         raise ValueError(f"x must be a 1-D integer tensor of class indices, got dtype {x.dtype} "
                          f"and shape {tuple(x.shape)}")
@@ -192,7 +188,7 @@ def fit_by_gradient(
     """
     if method not in ("lbfgs", "adam"):
         raise ValueError(f"method must be 'lbfgs' or 'adam', got {method!r}")
-    _positive_int("steps", steps)
+    require_positive_int("steps", steps)
     if not lr > 0:
         raise ValueError(f"lr must be positive, got {lr!r}")
     x = _as_float(x)
@@ -257,7 +253,7 @@ def histogram_log_prob(x_train: torch.Tensor, x: torch.Tensor, bins: int,
     where :math:`b(x)` is the bin of x and w the bin width. Points outside the range, or in an
     empty bin with ``alpha=0``, get :math:`-\infty`: the over-fitting the notebook shows.
     """
-    _positive_int("bins", bins)
+    require_positive_int("bins", bins)
     lo, hi = map(float, value_range)
     if not hi > lo:
         raise ValueError(f"value_range must be (low, high) with high > low, got {value_range!r}")
@@ -285,7 +281,7 @@ class LogisticRegression:
     def __init__(self, weight_decay: float = 1e-3, steps: int = 100) -> None:
         if not weight_decay >= 0:
             raise ValueError(f"weight_decay must be >= 0, got {weight_decay!r}")
-        self.weight_decay, self.steps = float(weight_decay), _positive_int("steps", steps)
+        self.weight_decay, self.steps = float(weight_decay), require_positive_int("steps", steps)
         self.weight: torch.Tensor | None = None  # (C, D)
         self.bias: torch.Tensor | None = None  # (C,)
         self.classes: torch.Tensor | None = None  # (C,)
@@ -403,7 +399,7 @@ class BernoulliNaiveBayes:
         """``n`` samples (n, *event_shape); of class ``y`` when given, else classes from the prior."""
         if self.theta is None:
             raise RuntimeError("call fit(x) before sampling")
-        _positive_int("n", n)
+        require_positive_int("n", n)
         gen = _generator(seed, self.theta.device)
         if y is None:
             rows = torch.multinomial(self.log_prior.exp(), n, replacement=True, generator=gen)
@@ -463,8 +459,8 @@ class _Mixture:
     """
 
     def __init__(self, num_components: int, max_iter: int, tol: float, init: str, seed: int | None) -> None:
-        self.num_components = _positive_int("num_components", num_components)
-        self.max_iter = _positive_int("max_iter", max_iter)
+        self.num_components = require_positive_int("num_components", num_components)
+        self.max_iter = require_positive_int("max_iter", max_iter)
         if not tol >= 0:
             raise ValueError(f"tol must be >= 0, got {tol!r}")
         if init not in INITS:
@@ -605,7 +601,7 @@ class _Mixture:
 
     def _sample_components(self, n: int, gen: torch.Generator | None) -> torch.Tensor:
         self._require_fit()
-        _positive_int("n", n)
+        require_positive_int("n", n)
         return torch.multinomial(self.weights, n, replacement=True, generator=gen)  # (n,)
 
     def _check_mask(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import torch
 
+from gan_course.validate import require_positive_int
+
 
 def bits_per_dim(log_prob: torch.Tensor, num_dims: int) -> torch.Tensor:
     r"""Average negative log-likelihood in bits per dimension.
@@ -29,8 +31,7 @@ def bits_per_dim(log_prob: torch.Tensor, num_dims: int) -> torch.Tensor:
     """
     if log_prob.ndim != 1:
         raise ValueError(f"log_prob must have shape (N,), got {tuple(log_prob.shape)}")
-    if isinstance(num_dims, bool) or not isinstance(num_dims, int) or num_dims <= 0:
-        raise ValueError(f"num_dims must be a positive int, got {num_dims!r}")
+    require_positive_int("num_dims", num_dims)
     return -log_prob.mean() / (num_dims * math.log(2))
 
 

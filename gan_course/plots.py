@@ -14,6 +14,8 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from gan_course.validate import require_positive_int
+
 
 def new_figure(figsize: tuple[float, float] = (6, 4), dpi: int = 80) -> Figure:
     """A figure on its own Agg canvas, independent of pyplot and of the notebook backend."""
@@ -40,8 +42,7 @@ def image_grid(x: torch.Tensor, nrow: int = 10, pad: int = 2, pad_value: float =
         x = x[:, 0]
     if x.ndim != 3 or len(x) == 0:
         raise ValueError(f"x must have shape (N, H, W) or (N, 1, H, W) with N > 0, got {tuple(x.shape)}")
-    if isinstance(nrow, bool) or not isinstance(nrow, int) or nrow <= 0:
-        raise ValueError(f"nrow must be a positive int, got {nrow!r}")
+    require_positive_int("nrow", nrow)
     images = x.detach().float().cpu().clamp(0, 1).numpy()
     n, h, w = images.shape
     rows = -(-n // nrow)  # ceil

@@ -32,6 +32,7 @@ from gan_course import data, metrics, nets, storage
 from gan_course.config import get_device, get_precision
 from gan_course.data import DeviceSampler
 from gan_course.losses import LOSS_NAMES, GANLoss, get_loss, gradient_penalty
+from gan_course.validate import require_positive_int
 
 OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
 HISTORY_KEYS = ("step", "d_loss", "g_loss", "d_real", "d_fake", "grad_norm_d", "grad_norm_g", "time")
@@ -193,8 +194,7 @@ class TrainerConfig:
                              f"got {self.optimizer!r}")
         for name in ("d_steps", "batch_size"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+            require_positive_int(name, value)
         for name in ("lr_d", "lr_g"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 \

@@ -44,7 +44,7 @@ from gan_course.config import get_device
 from gan_course.data import DeviceSampler
 from gan_course.train import (NonFiniteLossError, check_finite, check_state_dict_matches, fit_loop,
                               load_checkpoint, make_optimizer, save_checkpoint)
-from gan_course.validate import require_binary, require_finite
+from gan_course.validate import require_binary, require_finite, require_positive_int
 
 ARCHITECTURES = ("mlp", "conv")
 LIKELIHOODS = ("bernoulli", "gaussian")
@@ -157,10 +157,6 @@ def log_mean_exp(a: torch.Tensor, dim: int = -1) -> torch.Tensor:
 # --------------------------------------------------------------------------------------------
 
 
-def _positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
 
 
 def _choice(name: str, value: object, allowed: tuple[str, ...]) -> str:
@@ -208,8 +204,8 @@ class _ImageModel(nn.Module):
 
     def __init__(self, latent_dim: int, hidden: int, architecture: str, likelihood: str) -> None:
         super().__init__()
-        self.latent_dim = _positive_int("latent_dim", latent_dim)
-        self.hidden = _positive_int("hidden", hidden)
+        self.latent_dim = require_positive_int("latent_dim", latent_dim)
+        self.hidden = require_positive_int("hidden", hidden)
         self.architecture = _choice("architecture", architecture, ARCHITECTURES)
         self.likelihood = _choice("likelihood", likelihood, LIKELIHOODS)
         # the Gaussian decoder's one learned noise level log(sigma), shared by all pixels
@@ -412,8 +408,8 @@ class VAE(_ImageModel):
             (N,) bounds; the mean over images is the number to report.
         """
         if k is not None:
-            k = _positive_int("k", k)
-        max_rows = _positive_int("max_rows", max_rows)
+            k = require_positive_int("k", k)
+        max_rows = require_positive_int("max_rows", max_rows)
         x = self.check_images(x)
         gen = torch.Generator(device=self.device).manual_seed(int(seed))
         was_training = self.training
@@ -458,7 +454,7 @@ class VAE(_ImageModel):
         Returns:
             (n, 1, 28, 28) in [0, 1].
         """
-        n = _positive_int("n", n)
+        n = require_positive_int("n", n)
         gen = None if seed is None else torch.Generator(device=self.device).manual_seed(int(seed))
         z = torch.randn(n, self.latent_dim, generator=gen, device=self.device)  # (n, d)
         mean = self.decode(z)
@@ -484,7 +480,7 @@ def interpolate(model: _ImageModel, x_start: torch.Tensor, x_end: torch.Tensor, 
 
     Uses the encoder's mean for a VAE. Returns (steps, 1, 28, 28).
     """
-    steps = _positive_int("steps", steps)
+    steps = require_positive_int("steps", steps)
     x = torch.cat([x_start.reshape(1, *IMAGE_SHAPE), x_end.reshape(1, *IMAGE_SHAPE)])  # (2, 1, 28, 28)
     z = model.encode(x)
     z = z[0] if isinstance(z, tuple) else z  # (2, d): a VAE gives (mu, logvar)
@@ -585,7 +581,7 @@ def fit_vae(model: _ImageModel, x: torch.Tensor, steps: int | None = None, secon
         model.to(get_device(device))
     x = model.check_images(x)
     if state is None:
-        _positive_int("batch_size", batch_size)
+        require_positive_int("batch_size", batch_size)
         adam = make_optimizer("adam", model.parameters(), lr, (0.9, 0.999), model.device)
         state = FitState(optimizer=adam,
                          sampler=DeviceSampler(x, batch_size=min(batch_size, len(x)), seed=seed),
@@ -633,7 +629,7 @@ def decode_grid(model: _ImageModel, n: int = 10, limit: float = 2.5) -> torch.Te
     """
     if model.latent_dim != 2:
         raise ValueError(f"decode_grid needs a model with latent_dim=2, got latent_dim={model.latent_dim}")
-    n = _positive_int("n", n)
+    n = require_positive_int("n", n)
     t = torch.linspace(-limit, limit, n, device=model.device)  # (n,)
     z2, z1 = torch.meshgrid(t.flip(0), t, indexing="ij")  # (n, n) each; top row is the largest z2
     return model.decode(torch.stack([z1.reshape(-1), z2.reshape(-1)], dim=1))  # (n*n, 1, 28, 28)

@@ -5,6 +5,7 @@ They name the argument, say what was wrong and where, and what to do about it.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 
@@ -31,3 +32,11 @@ def require_binary(x: torch.Tensor, name: str = "x") -> None:
                          f"values in [{x.min().item():.4g}, {x.max().item():.4g}] with "
                          f"{int(off.sum())} non-binary value(s) such as {example:.4g}; binarize it "
                          "first, e.g. mnist(..., binarize=True) or (x > 0.5).float()")
+
+
+def require_positive_int(name: str, value: object) -> int:
+    """``value`` as an int when it is a positive integer (NumPy integers too, never a bool);
+    else a ValueError naming ``name`` and the value given."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+    return int(value)

@@ -27,6 +27,7 @@ from IPython.display import display
 from matplotlib.figure import Figure
 
 from gan_course.plots import figure_to_png, new_figure
+from gan_course.validate import require_positive_int
 
 ACTION_LABELS = {"step": "Step", "step_d": "Step D", "step_g": "Step G", "e_step": "E-step", "m_step": "M-step"}
 
@@ -57,8 +58,7 @@ class Dashboard:
                  controls: Sequence[W.Widget] = (), steps_per_tick: int = 1, tick_ms: int = 150,
                  redraw_interval: float = 0.25, max_frames: int = 200) -> None:
         for name, value in (("steps_per_tick", steps_per_tick), ("tick_ms", tick_ms), ("max_frames", max_frames)):
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+            require_positive_int(name, value)
         if redraw_interval < 0:
             raise ValueError(f"redraw_interval must be >= 0 seconds, got {redraw_interval!r}")
         self.steps_done = 0

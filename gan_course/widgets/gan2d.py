@@ -23,7 +23,6 @@ import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import ipywidgets as W
 import numpy as np
@@ -36,6 +35,7 @@ from gan_course.losses import LOSS_NAMES
 from gan_course.plots import GAN_COLORS, plot_curves
 from gan_course.train import (OPTIMIZERS, TOY_NOISE, TOY_RECIPES, GANTrainer, load_checkpoint, make_optimizer,
                               save_checkpoint, toy_latent_sampler)
+from gan_course.validate import require_positive_int
 from gan_course.widgets.base import Dashboard
 
 DATASETS_2D = ("ring8", "grid25", "spiral", "moons", "two_gaussians")
@@ -105,8 +105,7 @@ class Settings2D:
             raise ValueError(f"noise must be one of {NOISE}; got {self.noise!r}")
         for name in ("d_steps", "width", "latent_dim", "pack", "batch_size"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+            require_positive_int(name, value)
         if isinstance(self.depth, bool) or not isinstance(self.depth, int) or self.depth < 0:
             raise ValueError(f"depth must be an int >= 0, got {self.depth!r}")
         if self.batch_size % self.pack:
