@@ -182,6 +182,7 @@ class TrainerConfig:
     betas: tuple[float, float] = (0.5, 0.999)  # Adam's (beta1, beta2); beta1=0.5 as in DCGAN
     batch_size: int = 64  # samples per minibatch, real and fake alike
     gp_weight: float = 10.0  # weight of the gradient penalty (only for losses that use it)
+    clip_value: float = 0.0  # > 0: clamp D's weights to [-c, c] after each update (the original WGAN)
     seed: int = 0  # seeds the sampler and the latent generator
     device: str = "auto"  # "auto" picks CUDA, then MPS, then CPU
     precision: str = "auto"  # "auto", "fp32", "bf16" or "fp16" (the last two only on CUDA)
@@ -202,8 +203,10 @@ class TrainerConfig:
                 raise ValueError(f"{name} must be a positive number, got {value!r}")
         if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
             raise ValueError(f"betas must be two numbers in [0, 1), got {self.betas!r}")
-        if not (isinstance(self.gp_weight, (int, float)) and self.gp_weight >= 0):
-            raise ValueError(f"gp_weight must be a number >= 0, got {self.gp_weight!r}")
+        for name in ("gp_weight", "clip_value"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
+                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
             raise ValueError(f"seed must be a non-negative int, got {self.seed!r}")
 
@@ -267,6 +270,8 @@ class GANTrainer:
         self.latent_sampler = latent_sampler
         self.latent_generator = torch.Generator(device=self.device).manual_seed(cfg.seed + 1)
         self.num_classes = getattr(generator, "num_classes", None)
+        self._d_has_batch_norm = any(isinstance(m, nn.modules.batchnorm._BatchNorm)
+                                     for m in self.discriminator.modules())
         self.callbacks = list(callbacks)
         self.opt_d = make_optimizer(cfg.optimizer, self.discriminator.parameters(), cfg.lr_d, cfg.betas, self.device)
         self.opt_g = make_optimizer(cfg.optimizer, self.generator.parameters(), cfg.lr_g, cfg.betas, self.device)
@@ -370,16 +375,34 @@ class GANTrainer:
         with torch.no_grad(), self._autocast():
             x_fake = self._call(self.generator, z, y)  # the generator does not move here
         with self._autocast():
-            real = self._call(self.discriminator, x, y)  # (B,) logits
-            fake = self._call(self.discriminator, x_fake, y)  # (B,) logits
+            real, fake = self._d_logits(x, x_fake, y)  # (B,) logits each
             loss = self.loss.d_loss(real.float(), fake.float())
         if self.loss.gradient_penalty and self.config.gp_weight > 0:  # in fp32: second derivatives
             loss = loss + self.config.gp_weight * gradient_penalty(self.discriminator, x, x_fake.float(), y,
                                                                    generator=self.latent_generator)
         values = self._update(loss, self.discriminator, self.opt_d, self.scaler_d,
                               [torch.sigmoid(real.float()).mean(), torch.sigmoid(fake.float()).mean()], "d")
+        if self.config.clip_value > 0:  # WGAN: keep the critic in a compact set (roughly Lipschitz)
+            with torch.no_grad():
+                for p in self.discriminator.parameters():
+                    p.clamp_(-self.config.clip_value, self.config.clip_value)
         self.d_updates += 1
         return values
+
+    def _d_logits(self, x: torch.Tensor, x_fake: torch.Tensor,
+                  y: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """D's logits on the real and the fake batch.
+
+        Without batch norm each sample's logit depends on that sample alone, so both batches go
+        through D in one pass (one launch per layer instead of two, bigger matrix products).
+        With batch norm they go separately, as in the DCGAN paper: a mixed batch would change
+        the statistics each one is normalised with.
+        """
+        if self._d_has_batch_norm or x.shape[0] != x_fake.shape[0]:
+            return self._call(self.discriminator, x, y), self._call(self.discriminator, x_fake, y)
+        both = torch.cat([x, x_fake.to(x.dtype)])  # (2B, ...): packs stay within one half
+        logits = self._call(self.discriminator, both, None if y is None else torch.cat([y, y]))  # (2B',)
+        return logits.chunk(2)
 
     def _g_update(self) -> list[float]:
         """One generator update; returns [g_loss, grad norm, mean D(G(z))]."""
@@ -450,8 +473,8 @@ class GANTrainer:
 
     def update(self, **changes: Any) -> TrainerConfig:
         """Change hyperparameters between steps (the dashboards' sliders): ``loss``, ``lr_d``,
-        ``lr_g``, ``d_steps``, ``gp_weight``. The networks and optimizer states are kept."""
-        allowed = {"loss", "lr_d", "lr_g", "d_steps", "gp_weight"}
+        ``lr_g``, ``d_steps``, ``gp_weight``, ``clip_value``. The networks and optimizer states are kept."""
+        allowed = {"loss", "lr_d", "lr_g", "d_steps", "gp_weight", "clip_value"}
         if set(changes) - allowed:
             raise ValueError(f"update() can change {sorted(allowed)}, got {sorted(set(changes) - allowed)}")
         new = dataclasses.replace(self.config, **changes)  # validates

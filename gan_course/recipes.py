@@ -1,0 +1,228 @@
+"""The course's image GANs on digits: recommended settings, shipped weights, the `train` command.
+
+Notebooks 07-09 and ``python -m gan_course train dcgan|cgan|wgan-gp`` build their trainers here,
+so a lecture, a student's laptop and the command line train the very same model::
+
+    trainer = image_trainer("dcgan", seed=0)      # DCGAN networks + GANTrainer on bundled digits
+    trainer.fit(seconds=300)                      # five minutes
+    trainer = load_pretrained("dcgan")            # or start from the shipped weights
+
+Images are scaled to [-1, 1] for the GANs (the generator ends in tanh); ``to_uint8`` maps
+samples back to bytes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import shlex
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from gan_course import data, nets, storage
+from gan_course.config import assets_dir, get_device
+from gan_course.train import GANTrainer, check_state_dict_matches, history_to_json
+
+WEIGHTS_FORMAT = 1
+NUM_SAMPLES = 1000  # samples written by the command line (100 per class for cgan)
+
+
+@dataclass(frozen=True)
+class ImageRecipe:
+    """A GAN on 28x28 digits: networks, loss and optimiser settings."""
+
+    loss: str = "nonsaturating"  # a name in losses.LOSS_NAMES
+    latent_dim: int = 64  # size of z
+    width_g: int = 64  # generator channels (DCGANGenerator width)
+    width_d: int = 64  # discriminator channels (DCGANDiscriminator width)
+    conditional: bool = False  # feed the digit label to both players
+    conditioning: str = "projection"  # how D reads the label: "concat" or "projection"
+    spectral_norm: bool = False  # spectral norm on D's layers
+    upsample: str = "transposed"  # "transposed" (DCGAN) or "resize" (no checkerboard)
+    d_steps: int = 1  # discriminator (critic) updates per generator update
+    lr_d: float = 2e-4  # discriminator learning rate
+    lr_g: float = 2e-4  # generator learning rate
+    betas: tuple[float, float] = (0.5, 0.999)  # Adam; beta1 = 0.5 as in DCGAN
+    batch_size: int = 64  # images per minibatch
+    gp_weight: float = 10.0  # gradient penalty weight (wgan_gp only)
+    clip_value: float = 0.0  # > 0: weight clipping of the critic (the original WGAN)
+
+
+IMAGE_RECIPES = {
+    "dcgan": ImageRecipe(),
+    "cgan": ImageRecipe(conditional=True),
+    # Gulrajani et al. (2017): 5 critic steps, Adam(0, 0.9), lr 1e-4, penalty weight 10
+    "wgan-gp": ImageRecipe(loss="wgan_gp", d_steps=5, lr_d=1e-4, lr_g=1e-4, betas=(0.0, 0.9)),
+}
+KINDS = tuple(IMAGE_RECIPES)
+
+
+def _recipe(kind: str, recipe: ImageRecipe | None) -> ImageRecipe:
+    if kind not in IMAGE_RECIPES:
+        raise ValueError(f"kind must be one of {', '.join(map(repr, KINDS))}; got {kind!r}")
+    return recipe or IMAGE_RECIPES[kind]
+
+
+def to_gan_range(x: torch.Tensor) -> torch.Tensor:
+    """Images in [0, 1] (as ``data.mnist`` gives them) to [-1, 1] (as a tanh generator makes them)."""
+    return x * 2 - 1
+
+
+def to_uint8(x_fake: torch.Tensor) -> np.ndarray:
+    """Generated images (N, 1, 28, 28) in [-1, 1] to bytes (N, 28, 28), 0 = background."""
+    unit = (x_fake.detach().float().cpu()[:, 0] + 1) / 2  # (N, 28, 28) in [0, 1]
+    return (unit.clamp(0, 1) * 255).round().to(torch.uint8).numpy()
+
+
+def build_networks(recipe: ImageRecipe) -> tuple[nets.DCGANGenerator, nets.DCGANDiscriminator]:
+    """The generator and discriminator a recipe describes (weights from the current torch seed)."""
+    num_classes = 10 if recipe.conditional else None
+    generator = nets.DCGANGenerator(recipe.latent_dim, recipe.width_g, num_classes, upsample=recipe.upsample)
+    discriminator = nets.DCGANDiscriminator(recipe.width_d, num_classes, recipe.conditioning,
+                                            spectral_norm=recipe.spectral_norm)
+    return generator, discriminator
+
+
+def image_trainer(kind: str = "dcgan", seed: int = 0, device: str = "auto", recipe: ImageRecipe | None = None,
+                  source: str = "bundled", **overrides) -> GANTrainer:
+    """A ``GANTrainer`` for ``kind`` ("dcgan", "cgan" or "wgan-gp") on the MNIST train split.
+
+    Args:
+        kind: which recipe in ``IMAGE_RECIPES``.
+        seed: seeds the initial weights, the minibatches and the noise.
+        device: "auto" (CUDA, then MPS, then CPU), or a device name.
+        recipe: replaces the recipe of ``kind`` (vary one with ``dataclasses.replace``).
+        source: the MNIST source, as for ``data.mnist`` ("bundled", "full" or "auto").
+        overrides: ``TrainerConfig`` fields that win over the recipe (e.g. ``precision="fp32"``).
+    """
+    r = _recipe(kind, recipe)
+    dev = get_device(device)
+    x, y = data.mnist("train", source=source)
+    x = to_gan_range(x)  # (N, 1, 28, 28) in [-1, 1]
+    if dev.type == "cuda":  # convolutions run fastest in NHWC on tensor cores
+        x = x.contiguous(memory_format=torch.channels_last)
+    torch.manual_seed(seed)  # the networks' initial weights
+    generator, discriminator = build_networks(r)
+    if dev.type == "cuda":
+        generator = generator.to(memory_format=torch.channels_last)
+        discriminator = discriminator.to(memory_format=torch.channels_last)
+    settings = dict(d_steps=r.d_steps, lr_d=r.lr_d, lr_g=r.lr_g, betas=r.betas, batch_size=r.batch_size,
+                    gp_weight=r.gp_weight, clip_value=r.clip_value, seed=seed, device=device)
+    settings.update(overrides)
+    loss = settings.pop("loss", r.loss)
+    return GANTrainer(generator, discriminator, (x, y) if r.conditional else x, loss, **settings)
+
+
+# --------------------------------------------------------------------------------------------
+# Shipped weights: small files with the networks, the history and how they were made
+# --------------------------------------------------------------------------------------------
+
+
+def pretrained_path(kind: str) -> Path:
+    """Where the shipped weights of ``kind`` live: ``assets/models/{kind}_mnist.pt``."""
+    _recipe(kind, None)
+    return assets_dir() / "models" / f"{kind}_mnist.pt"
+
+
+def export_weights(trainer: GANTrainer, kind: str, path: str | Path, seed: int, command: str,
+                   recipe: ImageRecipe | None = None) -> Path:
+    """Write the networks (in fp16, to keep the file small), the history and the provenance."""
+    half = lambda sd: {k: v.half() if v.is_floating_point() else v for k, v in sd.items()}  # noqa: E731
+    state = {"format": WEIGHTS_FORMAT, "kind": kind,
+             "recipe": dataclasses.asdict(_recipe(kind, recipe)),
+             "seed": seed, "command": command, "torch": str(torch.__version__),
+             "steps": trainer.global_step, "seconds": round(trainer.elapsed, 1),
+             "generator": half(trainer.generator.state_dict()),
+             "discriminator": half(trainer.discriminator.state_dict()),
+             "history": {k: torch.tensor(v, dtype=torch.float32) for k, v in trainer.history.items()}}
+    return storage.atomic_torch_save(state, path)
+
+
+def load_pretrained(kind: str = "dcgan", device: str = "auto", path: str | Path | None = None,
+                    **overrides) -> GANTrainer:
+    """A trainer for ``kind`` holding the shipped weights (and their training history).
+
+    The optimizers start fresh, so ``fit`` continues training from the shipped networks.
+    A missing or damaged file raises an error that says how to make it again.
+    """
+    path = Path(path) if path is not None else pretrained_path(kind)
+    rebuild = (f"make it again with: python -m gan_course train {kind} --minutes 5 --seed 0 "
+               f"--out runs/{kind} && cp runs/{kind}/weights.pt {path}")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"no shipped weights for {kind!r} at {path}; {rebuild}") from None
+    except Exception as error:  # a truncated or foreign file
+        reason = (str(error).splitlines() or [""])[0][:120]
+        raise ValueError(f"the weights file {path} is damaged ({type(error).__name__}: {reason}); {rebuild}") from None
+    if not isinstance(state, dict) or state.get("format") != WEIGHTS_FORMAT or state.get("kind") != kind:
+        raise ValueError(f"{path} does not hold {kind!r} weights of format {WEIGHTS_FORMAT}; {rebuild}")
+    recipe = ImageRecipe(**{**state["recipe"], "betas": tuple(state["recipe"]["betas"])})
+    trainer = image_trainer(kind, seed=int(state["seed"]), device=device, recipe=recipe, **overrides)
+    for name, net in (("generator", trainer.generator), ("discriminator", trainer.discriminator)):
+        weights = {k: v.float() if v.is_floating_point() else v for k, v in state[name].items()}
+        check_state_dict_matches(net, weights, name)
+        net.load_state_dict(weights)
+    trainer.history = {k: v.tolist() for k, v in state["history"].items()}
+    trainer.global_step = trainer.g_updates = int(state["steps"])
+    trainer.d_updates = trainer.g_updates * trainer.config.d_steps
+    trainer.elapsed = float(state["seconds"])
+    return trainer
+
+
+# --------------------------------------------------------------------------------------------
+# The command line's run: train for some minutes, write samples, metrics and checkpoints
+# --------------------------------------------------------------------------------------------
+
+
+def sample_images(trainer: GANTrainer, n: int = NUM_SAMPLES, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``n`` samples in [-1, 1] (on the CPU) in eval mode; a conditional model makes n/10 of each
+    digit in class order (0, 0, ..., 1, 1, ...). Returns (x_fake, y_requested or None)."""
+    y = None
+    if trainer.num_classes is not None:
+        if n % trainer.num_classes:
+            raise ValueError(f"n must be a multiple of {trainer.num_classes} for a conditional model, got {n}")
+        y = torch.arange(trainer.num_classes, device=trainer.device).repeat_interleave(n // trainer.num_classes)
+    was_training = trainer.generator.training
+    trainer.generator.eval()  # batch norm with its running statistics: samples do not depend on the batch
+    try:
+        x_fake = trainer.sample(n, y=y, seed=seed).cpu()
+    finally:
+        trainer.generator.train(was_training)
+    return x_fake, None if y is None else y.cpu()
+
+
+def train_image(kind: str, out: str | Path, minutes: float | None = None, seed: int = 0, device: str = "auto",
+                steps: int | None = None, progress: bool = True
+                ) -> tuple[dict, GANTrainer, torch.Tensor, torch.Tensor | None]:
+    """Train ``kind`` for ``minutes`` (or ``steps``) and write ``out/``: ``samples.npy`` (uint8,
+    (1000, 28, 28)), ``checkpoint.pt`` (the full trainer, to resume), ``weights.pt`` (the small
+    shippable file) and ``history.json``. The caller adds ``metrics.json`` and ``grid.png``.
+
+    Returns:
+        (run summary dict, the trainer, the samples in [-1, 1], the requested labels or None).
+    """
+    _recipe(kind, None)
+    if minutes is None and steps is None:
+        raise ValueError("give minutes (a time budget) or steps")
+    if minutes is not None and (isinstance(minutes, bool) or not isinstance(minutes, (int, float))
+                                or not 0 < minutes < math.inf):
+        raise ValueError(f"minutes must be a positive number, got {minutes!r}")
+    trainer = image_trainer(kind, seed=seed, device=device)
+    trainer.fit(steps=steps, seconds=None if minutes is None else 60 * minutes, progress=progress)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    x_fake, y = sample_images(trainer, NUM_SAMPLES, seed=seed)
+    storage.atomic_write(out / "samples.npy", lambda f: np.save(f, to_uint8(x_fake)))
+    storage.atomic_write_bytes(out / "history.json", history_to_json(trainer.history).encode())
+    trainer.save(out / "checkpoint.pt")
+    command = "python -m gan_course " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["train"] else ""
+    export_weights(trainer, kind, out / "weights.pt", seed, command)
+    summary = {"kind": kind, "seed": seed, "steps": trainer.global_step, "seconds": round(trainer.elapsed, 1),
+               "device": str(trainer.device), "interrupted": trainer.interrupted}
+    return summary, trainer, x_fake, y
