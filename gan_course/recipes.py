@@ -51,6 +51,7 @@ class ImageRecipe:
     batch_size: int = 64  # images per minibatch
     gp_weight: float = 10.0  # gradient penalty weight (wgan_gp only)
     clip_value: float = 0.0  # > 0: weight clipping of the critic (the original WGAN)
+    ema: float = 0.0  # > 0: sample from a moving average of G's weights with this decay
 
 
 IMAGE_RECIPES = {
@@ -112,7 +113,7 @@ def image_trainer(kind: str = "dcgan", seed: int = 0, device: str = "auto", reci
         generator = generator.to(memory_format=torch.channels_last)
         discriminator = discriminator.to(memory_format=torch.channels_last)
     settings = dict(d_steps=r.d_steps, lr_d=r.lr_d, lr_g=r.lr_g, betas=r.betas, batch_size=r.batch_size,
-                    gp_weight=r.gp_weight, clip_value=r.clip_value, seed=seed, device=device)
+                    gp_weight=r.gp_weight, clip_value=r.clip_value, ema=r.ema, seed=seed, device=device)
     settings.update(overrides)
     loss = settings.pop("loss", r.loss)
     return GANTrainer(generator, discriminator, (x, y) if r.conditional else x, loss, **settings)
@@ -139,6 +140,7 @@ def export_weights(trainer: GANTrainer, kind: str, path: str | Path, seed: int, 
              "steps": trainer.global_step, "seconds": round(trainer.elapsed, 1),
              "generator": half(trainer.generator.state_dict()),
              "discriminator": half(trainer.discriminator.state_dict()),
+             **({"generator_ema": half(trainer.generator_ema.state_dict())} if trainer.generator_ema is not None else {}),
              "history": {k: torch.tensor(v, dtype=torch.float32) for k, v in trainer.history.items()}}
     return storage.atomic_torch_save(state, path)
 
@@ -164,7 +166,10 @@ def load_pretrained(kind: str = "dcgan", device: str = "auto", path: str | Path 
         raise ValueError(f"{path} does not hold {kind!r} weights of format {WEIGHTS_FORMAT}; {rebuild}")
     recipe = ImageRecipe(**{**state["recipe"], "betas": tuple(state["recipe"]["betas"])})
     trainer = image_trainer(kind, seed=int(state["seed"]), device=device, recipe=recipe, **overrides)
-    for name, net in (("generator", trainer.generator), ("discriminator", trainer.discriminator)):
+    nets_to_load = [("generator", trainer.generator), ("discriminator", trainer.discriminator)]
+    if trainer.generator_ema is not None:
+        nets_to_load.append(("generator_ema" if "generator_ema" in state else "generator", trainer.generator_ema))
+    for name, net in nets_to_load:
         weights = {k: v.float() if v.is_floating_point() else v for k, v in state[name].items()}
         check_state_dict_matches(net, weights, name)
         net.load_state_dict(weights)
@@ -188,12 +193,13 @@ def sample_images(trainer: GANTrainer, n: int = NUM_SAMPLES, seed: int = 0) -> t
         if n % trainer.num_classes:
             raise ValueError(f"n must be a multiple of {trainer.num_classes} for a conditional model, got {n}")
         y = torch.arange(trainer.num_classes, device=trainer.device).repeat_interleave(n // trainer.num_classes)
-    was_training = trainer.generator.training
-    trainer.generator.eval()  # batch norm with its running statistics: samples do not depend on the batch
+    generator = trainer.sampling_generator
+    was_training = generator.training
+    generator.eval()  # batch norm with its running statistics: samples do not depend on the batch
     try:
         x_fake = trainer.sample(n, y=y, seed=seed).cpu()
     finally:
-        trainer.generator.train(was_training)
+        generator.train(was_training)
     return x_fake, None if y is None else y.cpu()
 
 

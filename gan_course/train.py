@@ -15,6 +15,7 @@ trainers (the VAE) use the same pieces.
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
 import json
 import math
@@ -183,6 +184,7 @@ class TrainerConfig:
     batch_size: int = 64  # samples per minibatch, real and fake alike
     gp_weight: float = 10.0  # weight of the gradient penalty (only for losses that use it)
     clip_value: float = 0.0  # > 0: clamp D's weights to [-c, c] after each update (the original WGAN)
+    ema: float = 0.0  # > 0: sample from an exponential moving average of G's weights with this decay
     seed: int = 0  # seeds the sampler and the latent generator
     device: str = "auto"  # "auto" picks CUDA, then MPS, then CPU
     precision: str = "auto"  # "auto", "fp32", "bf16" or "fp16" (the last two only on CUDA)
@@ -207,6 +209,8 @@ class TrainerConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
                 raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+        if isinstance(self.ema, bool) or not isinstance(self.ema, (int, float)) or not 0 <= self.ema < 1:
+            raise ValueError(f"ema must be a number in [0, 1), got {self.ema!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
             raise ValueError(f"seed must be a non-negative int, got {self.seed!r}")
 
@@ -260,6 +264,8 @@ class GANTrainer:
         self.device = get_device(cfg.device)
         self.precision = get_precision(self.device, cfg.precision)
         self.generator = generator.to(self.device)
+        # an average of G's recent weights samples better than the last iterate (Yazici et al., 2019)
+        self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False).eval() if cfg.ema > 0 else None
         self.discriminator = discriminator.to(self.device)
         self.sampler = self._make_sampler(data)
         if latent_sampler is None:
@@ -418,8 +424,24 @@ class GANTrainer:
                                   [torch.sigmoid(fake.float()).mean()], "g")
         finally:
             self.discriminator.requires_grad_(True)
+        if self.generator_ema is not None:
+            self._update_ema()
         self.g_updates += 1
         return values
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        r""":math:`\bar\theta \leftarrow \beta \bar\theta + (1 - \beta)\,\theta`; buffers (batch-norm
+        statistics) are copied as they are."""
+        ema_params = list(self.generator_ema.parameters())
+        torch._foreach_lerp_(ema_params, list(self.generator.parameters()), 1 - self.config.ema)
+        for ema_buffer, buffer in zip(self.generator_ema.buffers(), self.generator.buffers()):
+            ema_buffer.copy_(buffer)
+
+    @property
+    def sampling_generator(self) -> nn.Module:
+        """The generator to draw samples from: the weight average when ``ema > 0``, else G itself."""
+        return self.generator if self.generator_ema is None else self.generator_ema
 
     def _record(self, d: list[float] | None, g: list[float] | None, seconds: float) -> dict:
         self.global_step += 1
@@ -491,13 +513,15 @@ class GANTrainer:
 
     @torch.no_grad()
     def sample(self, n: int, y: torch.Tensor | None = None, seed: int | None = None) -> torch.Tensor:
-        """``n`` generated samples (on the trainer's device), without touching the training RNGs."""
+        """``n`` generated samples (on the trainer's device), without touching the training RNGs.
+
+        They come from ``sampling_generator`` (the weight average when ``ema > 0``)."""
         gen = torch.Generator(device=self.device).manual_seed(0 if seed is None else seed)
         z = self.latent_sampler(n, gen).to(self.device)
         if y is None and self.num_classes is not None:
             y = torch.arange(n, device=self.device) % self.num_classes
         with self._autocast():
-            return self._call(self.generator, z, y).float()
+            return self._call(self.sampling_generator, z, y).float()
 
     # ---- checkpoints ---------------------------------------------------------------------------
 
@@ -511,6 +535,7 @@ class GANTrainer:
             rng["sampler"] = self.sampler.state_dict()
         return {"format": CHECKPOINT_FORMAT, "config": _config_dict(self.config),
                 "generator": self.generator.state_dict(), "discriminator": self.discriminator.state_dict(),
+                **({"generator_ema": self.generator_ema.state_dict()} if self.generator_ema is not None else {}),
                 "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
                 "scaler_g": self.scaler_g.state_dict(), "scaler_d": self.scaler_d.state_dict(),
                 "counters": {"global_step": self.global_step, "d_updates": self.d_updates,
@@ -524,6 +549,8 @@ class GANTrainer:
         check_state_dict_matches(self.generator, state["generator"], "generator")
         check_state_dict_matches(self.discriminator, state["discriminator"], "discriminator")
         self.generator.load_state_dict(state["generator"])
+        if self.generator_ema is not None:  # an older checkpoint without an average starts it at G
+            self.generator_ema.load_state_dict(state.get("generator_ema", state["generator"]))
         self.discriminator.load_state_dict(state["discriminator"])
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])

@@ -126,3 +126,21 @@ def test_unknown_kind_and_resume_from_the_run_checkpoint(tmp_path, monkeypatch):
     trainer.step()
     resumed.step()
     assert resumed.history["g_loss"][-1] == trainer.history["g_loss"][-1]
+
+
+def test_weight_average_follows_the_generator_and_is_what_samples_come_from(tmp_path):
+    trainer = tiny_trainer(ema=0.5)
+    before = [p.clone() for p in trainer.generator_ema.parameters()]
+    trainer.step()
+    for avg, old, new in zip(trainer.generator_ema.parameters(), before, trainer.generator.parameters()):
+        torch.testing.assert_close(avg, 0.5 * old + 0.5 * new.detach())
+    assert trainer.sampling_generator is trainer.generator_ema and not trainer.generator_ema.training
+    recipe = dataclasses.replace(TINY["dcgan"], ema=0.5)
+    recipes.export_weights(trainer, "dcgan", tmp_path / "w.pt", seed=0, command="", recipe=recipe)
+    loaded = recipes.load_pretrained("dcgan", device="cpu", path=tmp_path / "w.pt", batch_size=8)
+    torch.testing.assert_close(loaded.sample(4, seed=3), trainer.sample(4, seed=3), atol=2e-2, rtol=0)
+    trainer.save(tmp_path / "c.pt")
+    resumed = tiny_trainer(ema=0.5).load(tmp_path / "c.pt")
+    torch.testing.assert_close(resumed.sample(4, seed=3), trainer.sample(4, seed=3))
+    with pytest.raises(ValueError, match=r"ema must be a number in \[0, 1\), got 1"):
+        tiny_trainer(ema=1)
