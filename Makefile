@@ -16,7 +16,7 @@ STAMP := $(VENV)/.installed
 # jupyter refuses to start as root unless told it may
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: install lab test clean
+.PHONY: install browser lab test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,10 +31,23 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 install: $(STAMP)
 
+# The browser tests drive Debian's Chromium through playwright (never `playwright install`).
+# Install it when this machine can (root and apt-get); otherwise those tests are skipped.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's chromium for the browser tests"; \
+	    (timeout 900 apt-get update -qq && DEBIAN_FRONTEND=noninteractive timeout 900 \
+	      apt-get install -y -qq --no-install-recommends chromium >/dev/null) \
+	      || echo "chromium could not be installed: the browser tests will be skipped"; \
+	  else \
+	    echo "chromium not found (sudo apt-get install chromium): the browser tests will be skipped"; \
+	  fi; }
+
 lab: install
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
 
-test: install
+test: install browser
 	GAN_COURSE_FAST=$${GAN_COURSE_FAST:-1} $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:
