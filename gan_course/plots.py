@@ -10,6 +10,7 @@ import io
 
 import numpy as np
 import torch
+import matplotlib.image
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -51,6 +52,16 @@ def image_grid(x: torch.Tensor, nrow: int = 10, pad: int = 2, pad_value: float =
         r, c = divmod(i, nrow)
         grid[pad + r * (h + pad): pad + r * (h + pad) + h, pad + c * (w + pad): pad + c * (w + pad) + w] = image
     return grid
+
+
+def image_grid_png(x: torch.Tensor, nrow: int = 10, scale: int = 2) -> bytes:
+    """PNG bytes of ``image_grid(x, nrow)`` (values in [0, 1]), each pixel drawn ``scale`` times wide,
+    ink dark on light as on paper."""
+    require_positive_int("scale", scale)
+    grid = image_grid(x, nrow).repeat(scale, axis=0).repeat(scale, axis=1)  # (H * s, W * s)
+    buffer = io.BytesIO()
+    matplotlib.image.imsave(buffer, 1 - grid, cmap="gray", vmin=0, vmax=1, format="png")
+    return buffer.getvalue()
 
 
 def show_images(ax: Axes, x: torch.Tensor, nrow: int = 10, title: str | None = None) -> None:
@@ -254,3 +265,145 @@ def plot_latent_2d(ax: Axes, z: torch.Tensor, y: torch.Tensor, title: str | None
     ax.set_ylabel("$z_2$")
     if title:
         ax.set_title(title)
+
+
+# --------------------------------------------------------------------------------------------
+# --- Image GAN panels ---
+# --------------------------------------------------------------------------------------------
+
+
+def running_mean(values, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Positions and trailing means of the finite entries of ``values`` over ``window`` of them.
+
+    Returns ``(index (M,), mean (M,))``: NaNs (a player that did not move) are skipped, and the
+    first ``window - 1`` finite points average over what there is so far.
+
+    >>> running_mean([1.0, float("nan"), 3.0, 5.0], 2)[1].tolist()
+    [1.0, 2.0, 4.0]
+    """
+    require_positive_int("window", window)
+    v = np.asarray(values, dtype=float)
+    index = np.flatnonzero(np.isfinite(v))  # (M,)
+    kept = v[index]
+    total = np.concatenate([[0.0], np.cumsum(kept)])  # (M + 1,)
+    ends = np.arange(1, len(kept) + 1)
+    starts = np.maximum(0, ends - window)
+    return index, (total[ends] - total[starts]) / (ends - starts)
+
+
+def _few_ticks(ax: Axes, logy: bool = False) -> None:
+    """Small tick labels, and few ticks: a dashboard redraws every panel each frame, and ticks
+    are most of Matplotlib's drawing time."""
+    from matplotlib.ticker import LogLocator, MaxNLocator, NullLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(4, integer=True))
+    if logy:
+        ax.set_yscale("log")
+        ax.yaxis.set_major_locator(LogLocator(base=10, numticks=4))  # the powers of ten only
+        ax.yaxis.set_minor_locator(NullLocator())
+    else:
+        ax.yaxis.set_major_locator(MaxNLocator(4))
+    ax.tick_params(labelsize=7, pad=2)
+
+
+def plot_noisy_curves(ax: Axes, steps, curves: dict[str, tuple[object, str]], title: str | None = None,
+                      logy: bool = False, window: int | None = None) -> None:
+    """Per-step curves ``{label: (values, colour)}`` against ``steps``: the raw values faint, their
+    running mean (``window`` points; default about 1/40 of the run) bold, in the small fonts of a
+    dashboard panel. Non-finite and (with ``logy``) non-positive values are skipped."""
+    s = np.asarray(steps, dtype=float)
+    window = window or max(1, len(s) // 40)
+    for label, (values, color) in curves.items():
+        v = np.asarray(values, dtype=float)
+        if logy:
+            v = np.where(v > 0, v, np.nan)
+        keep = np.isfinite(v)
+        if not keep.any():
+            continue
+        if window > 1:
+            ax.plot(s[keep], v[keep], color=color, lw=0.6, alpha=0.3)
+        index, mean = running_mean(v, window)
+        ax.plot(s[index], mean, color=color, lw=1.4, label=label)
+    _few_ticks(ax, logy)
+    ax.set_xlabel("step", fontsize=8, labelpad=1)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7, loc="best", framealpha=0.8, handlelength=1.2)
+    if title:
+        ax.set_title(title, fontsize=10, y=1.0)  # a fixed y: no costly layout pass
+
+
+def plot_sample_grid(ax: Axes, x: torch.Tensor, nrow: int, title: str | None = None,
+                     row_labels: list[str] | None = None) -> None:
+    """A grid of digits (N, 1, 28, 28) in [0, 1], ``nrow`` per row, ink dark on white; with
+    ``row_labels`` (one per row) each row is labelled on the left (a conditional model's digit)."""
+    grid = image_grid(x, nrow)
+    ax.imshow(1.0 - grid, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for side in ax.spines.values():
+        side.set_visible(False)
+    if row_labels is not None:
+        rows = -(-len(x) // nrow)  # ceil
+        if len(row_labels) != rows:
+            raise ValueError(f"row_labels must have one label per row ({rows}), got {len(row_labels)}")
+        h = x.shape[-2] + 2  # an image and its padding, as image_grid lays them out
+        ax.set_yticks([2 + r * h + (h - 2) / 2 for r in range(rows)], labels=row_labels, fontsize=9)
+        ax.tick_params(axis="y", length=0, pad=2)
+    if title:
+        ax.set_title(title, fontsize=10, y=1.0)  # a fixed y: no costly layout pass
+
+
+def plot_output_histograms(ax: Axes, real: torch.Tensor, fake: torch.Tensor, probabilities: bool,
+                           title: str | None = None, bins: int = 30) -> None:
+    """Histograms of D's output on a real batch (N,) and a fake batch (M,).
+
+    With ``probabilities`` the values are D(x) in [0, 1] (a line marks 1/2, where an optimal D
+    sits at equilibrium); otherwise they are raw outputs (a critic's scores) on a shared range.
+    """
+    from matplotlib.ticker import MaxNLocator
+
+    r = real.detach().float().cpu().numpy()
+    f = fake.detach().float().cpu().numpy()
+    if probabilities:
+        edges = np.linspace(0, 1, bins + 1)
+    else:
+        both = np.concatenate([r, f])
+        both = both[np.isfinite(both)]
+        lo, hi = (float(both.min()), float(both.max())) if len(both) else (-1.0, 1.0)
+        if hi - lo < 1e-6:
+            lo, hi = lo - 0.5, hi + 0.5
+        edges = np.linspace(lo, hi, bins + 1)
+    what = "D" if probabilities else "critic"
+    top = 1
+    for values, color, name in ((r, GAN_COLORS["data"], "real"), (f, GAN_COLORS["fake"], "fake")):
+        counts, _, _ = ax.hist(values[np.isfinite(values)], bins=edges, color=color, alpha=0.5,
+                               histtype="stepfilled", label=f"{name}: mean {np.nanmean(values):.2f}")
+        top = max(top, counts.max())  # one polygon per histogram: far cheaper to draw than bars
+    ax.set_ylim(0, 1.45 * top)  # head room for the legend
+    if probabilities:
+        ax.axvline(0.5, color="0.4", lw=0.8, ls=":")
+        ax.set_xlim(0, 1)
+    ax.set_xlabel("D(x) = σ(logit)" if probabilities else f"{what} output (raw)", fontsize=8, labelpad=1)
+    ax.set_yticks([])
+    ax.xaxis.set_major_locator(MaxNLocator(5))
+    ax.tick_params(labelsize=7, pad=2)
+    ax.legend(fontsize=7, loc="upper center", ncol=2, framealpha=0.8, handlelength=1.0, columnspacing=1.0)
+    if title:
+        ax.set_title(title, fontsize=10, y=1.0)  # a fixed y: no costly layout pass
+
+
+def plot_quality(ax: Axes, steps, values: dict[str, list[float]], title: str | None = None,
+                 error: str | None = None) -> None:
+    """Sparse quality measurements ``{name: [value per step]}`` against ``steps``, as lines with
+    markers; ``error`` (say, a failing quality function's message) is written across the panel."""
+    for i, (name, v) in enumerate(values.items()):
+        ax.plot(steps, v, marker="o", ms=3, lw=1.3, color=COMPONENT_COLORS[(i + 4) % 10], label=name)
+    _few_ticks(ax)
+    ax.set_xlabel("step", fontsize=8, labelpad=1)
+    if values:
+        ax.legend(fontsize=7, loc="lower right", framealpha=0.8, handlelength=1.2)
+    if error:
+        ax.text(0.5, 0.5, "quality_fn failed:\n" + (error if len(error) <= 60 else error[:57] + "..."),
+                transform=ax.transAxes, ha="center", va="center", fontsize=8, color="#cf222e")
+    if title:
+        ax.set_title(title, fontsize=10, y=1.0)  # a fixed y: no costly layout pass
