@@ -431,10 +431,14 @@ class GANTrainer:
 
     @torch.no_grad()
     def _update_ema(self) -> None:
-        r""":math:`\bar\theta \leftarrow \beta \bar\theta + (1 - \beta)\,\theta`; buffers (batch-norm
+        r""":math:`\bar\theta \leftarrow \beta_t \bar\theta + (1 - \beta_t)\,\theta` with
+        :math:`\beta_t = \min(\beta, \frac{1 + t}{10 + t})` after t generator updates: the short
+        memory at the start forgets the random initial weights quickly. Buffers (batch-norm
         statistics) are copied as they are."""
+        t = self.g_updates
+        decay = min(self.config.ema, (1 + t) / (10 + t))
         ema_params = list(self.generator_ema.parameters())
-        torch._foreach_lerp_(ema_params, list(self.generator.parameters()), 1 - self.config.ema)
+        torch._foreach_lerp_(ema_params, list(self.generator.parameters()), 1 - decay)
         for ema_buffer, buffer in zip(self.generator_ema.buffers(), self.generator.buffers()):
             ema_buffer.copy_(buffer)
 

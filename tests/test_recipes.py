@@ -133,6 +133,12 @@ def test_weight_average_follows_the_generator_and_is_what_samples_come_from(tmp_
     before = [p.clone() for p in trainer.generator_ema.parameters()]
     trainer.step()
     for avg, old, new in zip(trainer.generator_ema.parameters(), before, trainer.generator.parameters()):
+        torch.testing.assert_close(avg, 0.1 * old + 0.9 * new.detach())  # warm-up: min(0.5, 1/10)
+    for _ in range(12):
+        trainer.step_g()  # after t = 13 updates the decay is min(0.5, 14/23) = 0.5
+    before = [p.clone() for p in trainer.generator_ema.parameters()]
+    trainer.step_g()
+    for avg, old, new in zip(trainer.generator_ema.parameters(), before, trainer.generator.parameters()):
         torch.testing.assert_close(avg, 0.5 * old + 0.5 * new.detach())
     assert trainer.sampling_generator is trainer.generator_ema and not trainer.generator_ema.training
     recipe = dataclasses.replace(TINY["dcgan"], ema=0.5)
