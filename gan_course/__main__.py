@@ -2,7 +2,10 @@
 
 Commands:
     doctor    what the course will use on this machine (``--json`` for one JSON object)
-    train     train a GAN: ``train toy --data mix1d --loss nonsaturating --steps 3000 --out runs/mix1d``
+    train     train a model and write its outputs to a folder:
+              ``train toy --data mix1d --loss nonsaturating --steps 3000 --out runs/mix1d``
+              ``train dcgan|cgan|wgan-gp --data mnist --minutes 5 --seed 0 --out runs/dcgan``
+              ``train classifier [--seed 0] [--out assets/models/mnist_classifier.pt]``
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 
 def _doctor(args: argparse.Namespace) -> int:
@@ -20,12 +24,17 @@ def _doctor(args: argparse.Namespace) -> int:
     return 0 if info["data"]["bundled"] == "ok" else 1
 
 
-def _train(args: argparse.Namespace) -> int:
-    from gan_course import train
+IMAGE_KINDS = ("dcgan", "cgan", "wgan-gp")
 
+
+def _train(args: argparse.Namespace) -> int:
     try:
-        result = train.train_toy(args.data, args.out, loss=args.loss, steps=args.steps, seed=args.seed,
-                                 device=args.device, progress=not args.quiet)
+        if args.kind == "toy":
+            result = _train_toy(args)
+        elif args.kind == "classifier":
+            return _train_classifier(args)
+        else:
+            result = _train_image(args)
     except ValueError as error:  # bad settings: one line for the user, not a traceback
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -33,18 +42,61 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train_toy(args: argparse.Namespace) -> dict:
+    from gan_course import data, train
+
+    if args.data not in data.TOY_NAMES:
+        raise ValueError(f"train toy needs --data in {', '.join(data.TOY_NAMES)}; got {args.data!r}")
+    if args.out is None:
+        raise ValueError("train toy needs --out DIR")
+    return train.train_toy(args.data, args.out, loss=args.loss, steps=args.steps, seed=args.seed,
+                           device=args.device, progress=not args.quiet)
+
+
+def _train_image(args: argparse.Namespace) -> dict:
+    """Train, then write samples.npy, grid.png, metrics.json, checkpoint.pt (and weights.pt)."""
+    from gan_course import classifier, plots, recipes, storage
+
+    if args.data != "mnist":
+        raise ValueError(f"train {args.kind} needs --data mnist; got {args.data!r}")
+    if args.out is None:
+        raise ValueError(f"train {args.kind} needs --out DIR")
+    if args.loss is not None:
+        raise ValueError(f"--loss is for toy runs; {args.kind} uses its recipe's loss")
+    minutes = args.minutes if args.minutes is not None or args.steps is not None else 5.0
+    summary, _, x_fake, y = recipes.train_image(args.kind, args.out, minutes=minutes, seed=args.seed,
+                                                device=args.device, steps=args.steps, progress=not args.quiet)
+    out = Path(args.out)
+    storage.atomic_write_bytes(out / "grid.png", plots.image_grid_png((x_fake[:100] + 1) / 2, nrow=10))
+    quality = classifier.evaluate_images(x_fake, value_range=(-1, 1), y_requested=y)
+    storage.atomic_write_bytes(out / "metrics.json", json.dumps({**summary, "metrics": quality}, indent=2).encode())
+    print(classifier.format_report(quality))
+    return {**summary, "out": str(out)}
+
+
+def _train_classifier(args: argparse.Namespace) -> int:
+    from gan_course import classifier
+
+    return classifier.main_train_classifier(args.seed, args.out)
+
+
 def _add_train(commands) -> None:
     from gan_course.data import TOY_NAMES
     from gan_course.losses import LOSS_NAMES
 
-    train = commands.add_parser("train", help="train a GAN (toy data), write samples, metrics, checkpoint")
-    train.add_argument("kind", choices=["toy"], help="what to train on")
-    train.add_argument("--data", required=True, choices=TOY_NAMES, help="the toy dataset")
-    train.add_argument("--loss", choices=LOSS_NAMES, default=None, help="default: the dataset's recommended loss")
+    train = commands.add_parser("train", help="train a GAN or the digit classifier; write samples, metrics, "
+                                "checkpoint")
+    train.add_argument("kind", choices=("toy", *IMAGE_KINDS, "classifier"), help="what to train")
+    train.add_argument("--data", choices=(*TOY_NAMES, "mnist"), default="mnist",
+                       help="a toy dataset for `toy`; mnist (the default) for the image GANs")
+    train.add_argument("--loss", choices=LOSS_NAMES, default=None,
+                       help="toy only; default: the dataset's recommended loss")
     train.add_argument("--steps", type=int, default=None, help="generator steps (default: recommended)")
+    train.add_argument("--minutes", type=float, default=None,
+                       help="image GANs: the training time budget (default 5 unless --steps is given)")
     train.add_argument("--seed", type=int, default=0, help="seed for data, weights and sampling")
     train.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
-    train.add_argument("--out", required=True, help="output folder")
+    train.add_argument("--out", default=None, help="output folder (for classifier: the weights file)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(run=_train)
 

@@ -62,3 +62,33 @@ def test_bad_values_give_one_line_error(tmp_path):
     proc = run_cli("toy", "--data", "gauss1d", "--steps", "0", "--out", str(tmp_path / "x"), cwd=tmp_path)
     assert proc.returncode == 2 and "error: steps must be a positive int, got 0" in proc.stderr
     assert "Traceback" not in proc.stderr and not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("kind", ["dcgan", "cgan"])
+def test_train_image_gan_writes_samples_grid_metrics_checkpoint(tmp_path, kind):
+    out = tmp_path / "run"
+    proc = run_cli(kind, "--data", "mnist", "--steps", "2", "--seed", "3", "--out", str(out), "--quiet", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    samples = np.load(out / "samples.npy")
+    assert samples.shape == (1000, 28, 28) and samples.dtype == np.uint8
+    assert (out / "grid.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    result = json.loads((out / "metrics.json").read_text())
+    assert result["kind"] == kind and result["seed"] == 3 and result["steps"] == 2
+    assert result["metrics"]["n"] == 1000 and result["metrics"]["fid"]["real"] < result["metrics"]["fid"]["value"]
+    assert ("requested_accuracy" in result["metrics"]) == (kind == "cgan")
+    assert "classifier score" in proc.stdout  # the report, each metric beside its real reference
+    state = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert state["counters"]["global_step"] == 2
+    assert torch.load(out / "weights.pt", weights_only=True)["seed"] == 3
+
+
+@pytest.mark.parametrize("args, message", [
+    (["dcgan", "--minutes", "0"], "error: minutes must be a positive number, got 0.0"),
+    (["wgan-gp", "--minutes", "-2"], "error: minutes must be a positive number, got -2.0"),
+    (["dcgan", "--data", "ring8", "--steps", "1"], "error: train dcgan needs --data mnist; got 'ring8'"),
+    (["cgan", "--loss", "hinge", "--steps", "1"], "error: --loss is for toy runs"),
+])
+def test_bad_image_gan_settings_are_one_line_errors(tmp_path, args, message):
+    proc = run_cli(*args, "--out", str(tmp_path / "x"), cwd=tmp_path)
+    assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "x").exists()
