@@ -513,3 +513,389 @@ def pack_samples(fn: object) -> CheckResult:
     if _allclose(got, x.T.reshape(2, 12).T.reshape(4, 6)) or _allclose(got, x.reshape(3, 4, 2).transpose(0, 1).reshape(4, 6)):
         hint = "Your rows mix samples that are not consecutive (a transpose crept in): use x.reshape(B // m, m * d)."
     return compare("packed batch", got, expected, rtol=0, atol=0, hint=hint)
+
+
+# --------------------------------------------------------------------------------------------
+# --- Notebook 09: Wasserstein GAN ---
+# --------------------------------------------------------------------------------------------
+
+
+def _w1_test_pairs() -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Pairs of 1-D samples, one with equal means (so the gap of means is 0 but W1 is not)."""
+    gen = torch.Generator().manual_seed(9)
+    a = torch.randn(300, generator=gen, dtype=torch.float64)
+    b = torch.rand(300, generator=gen, dtype=torch.float64) * 4 + 1
+    c = 3 * torch.randn(300, generator=gen, dtype=torch.float64)
+    return [(a, b), (a - a.mean(), c - c.mean())]
+
+
+def wasserstein_1d(fn: object) -> CheckResult:
+    r"""Notebook 09: ``fn(a (n,), b (n,))`` returns :math:`W_1 = \frac1n \sum_i |a_{(i)} - b_{(i)}|`.
+
+    Checked against ``sweep.wasserstein_1d`` (itself tested against ``scipy.stats.wasserstein_distance``).
+    """
+    from gan_course import sweep
+
+    for a, b in _w1_test_pairs():
+        got, problem = _call("W1", fn, a.clone(), b.clone())
+        if problem is not None:
+            return problem
+        expected = sweep.wasserstein_1d(a, b)
+        hint = "Sort both samples, then average the absolute gaps between values of the same rank."
+        try:
+            value = float(torch.as_tensor(got, dtype=torch.float64))
+            sa, sb = a.sort().values, b.sort().values
+            if math.isclose(value, float((a - b).abs().mean()), rel_tol=1e-6):
+                hint = ("That is the mean gap between *unsorted* pairs: a transport plan, but not the cheapest. "
+                        "Sort both samples first, so the i-th smallest grain goes to the i-th smallest place.")
+            elif math.isclose(value, float((a.mean() - b.mean()).abs()), rel_tol=1e-6, abs_tol=1e-9):
+                hint = ("That is the gap between the means, only a lower bound on W1 (0 for these two samples of "
+                        "equal mean but different spread). Sort and average |a_(i) - b_(i)|.")
+            elif math.isclose(value, float(((sa - sb) ** 2).mean().sqrt()), rel_tol=1e-6) or \
+                    math.isclose(value, float(((sa - sb) ** 2).mean()), rel_tol=1e-6):
+                hint = "You squared the gaps (that is W2 or its square): W1 averages |a_(i) - b_(i)|."
+        except (TypeError, ValueError, RuntimeError):
+            pass
+        result = compare("W1", got, expected, rtol=1e-6, atol=1e-9, hint=hint)
+        if not result:
+            return result
+    return passed("W1 is right: sort both samples and average the gaps, as scipy.stats.wasserstein_distance does.")
+
+
+class _TinyCritic(torch.nn.Module):
+    """A small smooth critic on (B, 1, 6, 6) images for the gradient-penalty check."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        gen = torch.Generator().manual_seed(0)
+        self.w1 = torch.nn.Parameter(torch.randn(36, 16, generator=gen, dtype=torch.float64) / 3)
+        self.w2 = torch.nn.Parameter(torch.randn(16, generator=gen, dtype=torch.float64))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(x.flatten(1) @ self.w1) @ self.w2  # (B,)
+
+
+def gradient_penalty(fn: object) -> CheckResult:
+    r"""Notebook 09: ``fn(critic, x, x_fake, eps)`` returns the WGAN-GP penalty, differentiable in the critic.
+
+    .. math:: \hat x = \epsilon x + (1 - \epsilon) \tilde x,\quad
+              \mathrm{GP} = \mathbb E\big[(\lVert \nabla_{\hat x} f(\hat x) \rVert_2 - 1)^2\big]
+
+    with ``eps`` of shape (B, 1, 1, 1). Checked against ``losses.gradient_penalty`` with the same
+    interpolation weights, for the value and for the gradient it sends into the critic's weights.
+    """
+    from gan_course import losses
+
+    gen = torch.Generator().manual_seed(3)
+    x = torch.randn(8, 1, 6, 6, generator=gen, dtype=torch.float64)
+    x_fake = torch.randn(8, 1, 6, 6, generator=gen, dtype=torch.float64) * 0.5 + 1
+    eps = torch.rand((8, 1, 1, 1), generator=torch.Generator().manual_seed(11), dtype=torch.float64)
+    critic = _TinyCritic()
+    expected = losses.gradient_penalty(critic, x, x_fake, generator=torch.Generator().manual_seed(11))
+    (expected_grad,) = torch.autograd.grad(expected, [critic.w1])
+    got, problem = _call("gradient penalty", fn, critic, x.clone(), x_fake.clone(), eps.clone())
+    if problem is not None:
+        return problem
+
+    def penalty(points: torch.Tensor, per_sample: bool = True, minus_one: bool = True) -> float:
+        points = points.detach().requires_grad_(True)
+        (g,) = torch.autograd.grad(critic(points).sum(), points)
+        norms = g.flatten(1).norm(dim=1) if per_sample else g.norm()
+        return float(((norms - 1) ** 2).mean() if minus_one else (norms ** 2).mean())
+
+    hint = "x_hat = eps * x + (1 - eps) * x_fake; g = grad of critic(x_hat).sum() w.r.t. x_hat; mean of (||g|| - 1)^2 per sample."
+    try:
+        value = float(torch.as_tensor(got.detach() if isinstance(got, torch.Tensor) else got, dtype=torch.float64))
+        x_hat = eps * x + (1 - eps) * x_fake
+        if math.isclose(value, penalty(x), rel_tol=1e-6) or math.isclose(value, penalty(x_fake), rel_tol=1e-6):
+            hint = ("The penalty is measured on random points *between* real and fake samples, "
+                    "x_hat = eps * x + (1 - eps) * x_fake, not on the real or the fake batch itself.")
+        elif math.isclose(value, penalty(x_hat, minus_one=False), rel_tol=1e-6):
+            hint = "The penalty pulls the norm towards 1, not 0: (||g|| - 1)^2, not ||g||^2."
+        elif math.isclose(value, penalty(x_hat, per_sample=False), rel_tol=1e-6):
+            hint = ("Take one gradient norm per sample (g.flatten(1).norm(dim=1)), not the norm of the whole "
+                    "batch's gradient.")
+        elif math.isclose(value, penalty((1 - eps) * x + eps * x_fake), rel_tol=1e-6):
+            hint = "Use the interpolation as written: x_hat = eps * x + (1 - eps) * x_fake."
+    except (TypeError, ValueError, RuntimeError):
+        pass
+    result = compare("gradient penalty", got, expected.detach(), rtol=1e-6, atol=1e-9, hint=hint)
+    if not result:
+        return result
+    if not isinstance(got, torch.Tensor) or not got.requires_grad:
+        return failed("gradient penalty: the value is right, but it cannot be back-propagated into the critic: "
+                      "return a tensor, and call torch.autograd.grad(..., create_graph=True).")
+    try:
+        (got_grad,) = torch.autograd.grad(got, [critic.w1])
+    except RuntimeError as error:
+        return failed(f"gradient penalty: back-propagating it failed ({error}); use create_graph=True.")
+    if not torch.allclose(got_grad.double(), expected_grad, rtol=1e-5, atol=1e-9):
+        return failed("gradient penalty: the value is right but its gradient with respect to the critic's weights "
+                      "is not; do not detach x_hat's gradient (create_graph=True).")
+    return passed("The gradient penalty is right, value and gradient (it matches losses.gradient_penalty).")
+
+
+LIPSCHITZ_CHOICES = {
+    "a": "Weight clipping: small weights make a simpler critic, which is what we want.",
+    "b": "The gradient penalty: it constrains the critic's gradient only where it is measured, "
+         "leaving the weights free to form any 1-Lipschitz function.",
+    "c": "Both equally: each one makes the critic exactly 1-Lipschitz.",
+    "d": "Neither: any constraint on the critic removes capacity in the same way.",
+}
+
+
+def lipschitz_capacity(answer: object) -> CheckResult:
+    """Notebook 09: which way of enforcing the Lipschitz constraint keeps the critic's capacity (a-d)?"""
+    missing = _not_answered("answer", answer)
+    if missing is not None:
+        return missing
+    choice = str(answer).strip().lower().strip("()")
+    if choice not in LIPSCHITZ_CHOICES:
+        return failed(f"answer: give one letter of {', '.join(LIPSCHITZ_CHOICES)}, got {answer!r}")
+    if choice == "b":
+        return passed("Right: the penalty asks ||grad f|| = 1 on points between real and fake, and the weights stay "
+                      "free. Clipping confines every weight to [-c, c]: most pile up at ±c and the critic is biased "
+                      "towards very simple functions (Gulrajani et al., 2017, section 3).")
+    hints = {
+        "a": "A simpler critic is the problem, not the aim: clipped weights pile up at ±c and the critic can only "
+             "draw very simple functions, so its estimate of W1 is poor. Look at the weight histogram again.",
+        "c": "Neither makes the critic exactly 1-Lipschitz: clipping bounds the constant loosely (some K that depends "
+             "on c and the architecture), the penalty holds only softly and only on the sampled points.",
+        "d": "The two constraints act on different things: clipping on every weight, the penalty only on the "
+             "gradient at sampled points. One of them leaves the weights free.",
+    }
+    return failed(hints[choice])
+
+
+# --------------------------------------------------------------------------------------------
+# --- Notebook 08: conditional GAN ---
+# --------------------------------------------------------------------------------------------
+
+
+def smoothed_d_loss(fn: object) -> CheckResult:
+    r"""Notebook 08: ``fn(real, fake, smoothing)`` is D's loss with one-sided label smoothing,
+    :math:`\mathbb E[(1-s)\operatorname{softplus}(-\ell_r) + s\operatorname{softplus}(\ell_r)] + \mathbb E[\operatorname{softplus}(\ell_f)]`
+    (``losses.smoothed_d_loss``). Tested with large logits too, where sigmoid-then-log breaks."""
+    from gan_course import losses
+
+    real = torch.tensor([3.0, -1.0, 0.5, 60.0])
+    fake = torch.tensor([-2.0, 0.0, 1.5, -60.0])
+    hint = ("Binary cross-entropy on logits with real targets 1 - smoothing and fake targets 0, e.g. "
+            "F.binary_cross_entropy_with_logits(real, torch.full_like(real, 1 - smoothing)) + the same for fake with 0.")
+    for s in (0.1, 0.3):
+        got, problem = _call("smoothed D loss", fn, real.clone(), fake.clone(), s)
+        if problem is not None:
+            return problem
+        expected = losses.smoothed_d_loss(real.double(), fake.double(), s)
+        mistakes = {
+            "Both sides are smoothed: keep the fake target at 0 (one-sided), or D is rewarded for "
+            "saying 'real' with probability s where only fakes live.":
+                _bce_to(real, 1 - s) + _bce_to(fake, s),
+            "Your real target is s; it should be 1 - smoothing.": _bce_to(real, s) + _bce_to(fake, 0.0),
+            "That is the loss without smoothing: the real target must be 1 - smoothing.":
+                _bce_to(real, 1.0) + _bce_to(fake, 0.0),
+        }
+        result = compare(f"smoothed D loss (smoothing={s})", got, expected, rtol=1e-5, atol=1e-6, hint=hint)
+        if not result:
+            for message, wrong in mistakes.items():
+                if _allclose(got, wrong):
+                    return failed(f"smoothed D loss (smoothing={s}): {message}")
+            try:
+                if not math.isfinite(float(torch.as_tensor(got))):
+                    return failed("smoothed D loss: you got inf or NaN for logits of ±60. Work with logits "
+                                  "(softplus, or binary_cross_entropy_with_logits), not log(sigmoid(...)).")
+            except (TypeError, ValueError, RuntimeError):
+                pass
+            return result
+    return passed("smoothed D loss is right (it matches losses.smoothed_d_loss).")
+
+
+def _bce_to(logits: torch.Tensor, target: float) -> torch.Tensor:
+    """Mean binary cross-entropy of logits against one constant target (a helper of the checks)."""
+    logits = logits.double()
+    return torch.nn.functional.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
+
+
+def label_plane(fn: object) -> CheckResult:
+    """Notebook 08: ``fn(x (B, 1, 28, 28), y (B,), embed nn.Embedding(10, 784))`` stacks each
+    image with its label's embedding as a second 28x28 plane: (B, 2, 28, 28), image first."""
+    gen = torch.Generator().manual_seed(8)
+    x = torch.rand(5, 1, 28, 28, generator=gen)  # (B, 1, 28, 28)
+    y = torch.tensor([3, 0, 9, 3, 7])  # (B,)
+    embed = torch.nn.Embedding(10, 28 * 28)
+    with torch.no_grad():
+        embed.weight.copy_(torch.randn(10, 28 * 28, generator=gen))
+        got, problem = _call("input with label plane", fn, x.clone(), y.clone(), embed)
+    if problem is not None:
+        return problem
+    plane = embed.weight.detach()[y].view(5, 1, 28, 28).double()  # (B, 1, 28, 28)
+    x = x.double()
+    expected = torch.cat([x, plane], dim=1)  # (B, 2, 28, 28)
+    hint = "embed(y) is (B, 784): view it as (B, 1, 28, 28), then torch.cat([x, plane], dim=1)."
+    shape = tuple(got.shape) if isinstance(got, torch.Tensor) else None
+    if shape == (10, 1, 28, 28):
+        hint = "You stacked along the batch (dim=0): the plane is a second *channel*, so concatenate along dim=1."
+    elif shape == (5, 1, 28, 56) or shape == (5, 1, 56, 28):
+        hint = "You put the plane beside the image (a spatial dim): concatenate along the channel dim=1."
+    elif shape == (5, 2, 28, 28) and _allclose(got, torch.cat([plane, x], dim=1)):
+        hint = "Right shape, but the plane comes first: put the image first, torch.cat([x, plane], dim=1), as nets.DCGANDiscriminator does."
+    elif shape == (5, 2, 28, 28):
+        hint = ("Right shape, wrong values: each sample's plane must be the embedding row of its own label, "
+                "embed(y).view(B, 1, 28, 28) (a transpose or a view in the wrong order mixes samples).")
+    if shape is not None and shape != tuple(expected.shape):
+        return failed(f"input with label plane: expected shape {tuple(expected.shape)}, got {shape}. {hint}")
+    return compare("input with label plane", got.detach() if isinstance(got, torch.Tensor) else got, expected,
+                   rtol=0, atol=1e-6, hint=hint)
+
+
+def _requested_test_case() -> tuple[torch.Tensor, torch.Tensor]:
+    """Requests 0..9, 20 each, and predictions that often say 1 or 7, so per-row and per-column shares differ."""
+    gen = torch.Generator().manual_seed(80)
+    y_requested = torch.arange(10).repeat_interleave(20)  # (200,)
+    y_predicted = y_requested.clone()
+    wrong = torch.rand(200, generator=gen) < 0.1 + 0.05 * y_requested  # (200,) more mistakes for higher digits
+    y_predicted[wrong] = torch.where(torch.rand(int(wrong.sum()), generator=gen) < 0.6,
+                                     torch.tensor(1), torch.tensor(7))
+    return y_requested, y_predicted
+
+
+def per_digit_accuracy(fn: object) -> CheckResult:
+    r"""Notebook 08: ``fn(y_requested (N,), y_predicted (N,))`` returns (10,): entry k is the share
+    of the samples *asked for* k that the classifier calls k, :math:`C_{kk} / \sum_j C_{kj}`."""
+    from gan_course.metrics import confusion_matrix
+
+    y_requested, y_predicted = _requested_test_case()
+    got, problem = _call("per-digit accuracy", fn, y_requested.clone(), y_predicted.clone())
+    if problem is not None:
+        return problem
+    counts = confusion_matrix(y_requested, y_predicted, 10).double()  # (10, 10) rows: requested
+    expected = counts.diag() / counts.sum(dim=1)  # (10,)
+    hint = "For each k: among the samples with y_requested == k, the fraction with y_predicted == k."
+    if _allclose(got, counts.diag() / counts.sum(dim=0).clamp_min(1)):
+        hint = ("You divided by how often each digit was *predicted* (a column of the confusion matrix): that "
+                "is the classifier's precision. Divide by how often it was *requested* (a row).")
+    elif _allclose(got, counts.diag()):
+        hint = "Those are counts: divide each by the number of samples requested for that digit."
+    elif _allclose(got, 100 * expected):
+        hint = "Those are percentages: give fractions in [0, 1]."
+    elif isinstance(got, (int, float)) or (isinstance(got, torch.Tensor) and got.numel() == 1):
+        hint = "Give one accuracy per digit, a tensor of shape (10,), not the overall one."
+    return compare("per-digit accuracy", got, expected, rtol=1e-6, atol=1e-9, hint=hint)
+
+
+# --------------------------------------------------------------------------------------------
+# --- Notebook 07: DCGAN on digits ---
+# --------------------------------------------------------------------------------------------
+
+_CONVT_CASES = ((7, 4, 2, 1), (14, 4, 2, 1), (3, 3, 2, 0), (5, 5, 1, 2), (4, 3, 3, 1))  # (H_in, k, s, p)
+
+
+def transposed_conv_size(fn: object) -> CheckResult:
+    r"""Notebook 07: ``fn(h_in, kernel, stride, padding)`` returns the output height of a
+    transposed convolution, :math:`H_{out} = (H_{in} - 1)\,s - 2p + k`, checked against torch."""
+    got = []
+    for case in _CONVT_CASES:
+        value, problem = _call("transposed conv output size", fn, *case)
+        if problem is not None:
+            return problem
+        try:
+            got.append(float(value))
+        except (TypeError, ValueError, RuntimeError):
+            return failed(f"transposed conv output size: expected a number, got {type(value).__name__}")
+    expected = [torch.nn.ConvTranspose2d(1, 1, kernel_size=k, stride=s, padding=p)(torch.zeros(1, 1, h, h)).shape[-1]
+                for h, k, s, p in _CONVT_CASES]
+    if got == expected:
+        return passed(f"transposed conv output size is right on {len(_CONVT_CASES)} settings (checked against torch).")
+    mistakes = (  # (formula, hint), tried on every case
+        (lambda h, k, s, p: (h + 2 * p - k) // s + 1,
+         "that is the formula of an ordinary convolution (which shrinks); the transposed one inverts it."),
+        (lambda h, k, s, p: (h - 1) * s + k,
+         "padding removes rows from both sides of the output: subtract 2 * padding."),
+        (lambda h, k, s, p: h * s - 2 * p + k,
+         "the input's H_in pixels are H_in - 1 strides apart: use (H_in - 1) * stride."),
+    )
+    hint = next((text for formula, text in mistakes if got == [formula(*c) for c in _CONVT_CASES]),
+                "H_out = (H_in - 1) * stride - 2 * padding + kernel.")
+    i = next(i for i, (g, e) in enumerate(zip(got, expected)) if g != e)
+    h, k, s, p = _CONVT_CASES[i]
+    return failed(f"transposed conv output size: for H_in={h}, kernel={k}, stride={s}, padding={p} torch gives "
+                  f"{expected[i]}, you gave {got[i]:g}; {hint}")
+
+
+def slerp(fn: object) -> CheckResult:
+    r"""Notebook 07: ``fn(z0 (D,), z1 (D,), steps)`` returns the spherical interpolation (steps, D),
+    :math:`z(t) = \frac{\sin((1-t)\omega)}{\sin\omega} z_0 + \frac{\sin(t\omega)}{\sin\omega} z_1`."""
+    from gan_course import latent
+
+    gen = torch.Generator().manual_seed(7)
+    z0, z1 = torch.randn(2, 16, generator=gen, dtype=torch.float64)  # (D,) each, norms about 4
+    got, problem = _call("slerp", fn, z0.clone(), z1.clone(), 5)
+    if problem is not None:
+        return problem
+    expected = latent.slerp(z0, z1, 5)  # (S, D)
+    hint = "z(t) = sin((1-t) w) / sin(w) * z0 + sin(t w) / sin(w) * z1, w the angle between z0 and z1."
+    if _allclose(got, latent.lerp(z0, z1, 5)):
+        hint = "That is the straight line (lerp): the weights must be sines of the angle, not 1 - t and t."
+    elif _allclose(got, expected.flip(0)):
+        hint = "Your path runs from z1 to z0: the weight of z0 is sin((1 - t) w) / sin(w)."
+    elif isinstance(got, torch.Tensor) and got.shape == expected.shape and torch.allclose(
+            torch.linalg.vector_norm(got.double(), dim=-1), torch.ones(5, dtype=torch.float64), atol=1e-4):
+        hint = ("Your points all have norm 1: use the angle of the normalised vectors, but interpolate "
+                "z0 and z1 themselves (the end points must be z0 and z1).")
+    return compare("slerp", got, expected, rtol=1e-5, atol=1e-6, hint=hint)
+
+
+def dcgan_discriminator_shapes(shapes: object, width: int = 64) -> CheckResult:
+    """Notebook 07: ``shapes`` lists (C, H, W) after each convolution of
+    ``nets.DCGANDiscriminator(width)`` on a (1, 28, 28) digit; checked with forward hooks."""
+    from gan_course import nets
+
+    def check() -> CheckResult:
+        disc = nets.DCGANDiscriminator(width=width)
+        expected: list[tuple[int, ...]] = []
+        hooks = [m.register_forward_hook(lambda m, i, o: expected.append(tuple(o.shape[1:])))
+                 for m in disc.modules() if isinstance(m, torch.nn.Conv2d)]
+        with torch.no_grad():
+            disc(torch.zeros(1, 1, 28, 28))
+        for h in hooks:
+            h.remove()
+        try:
+            got = [tuple(int(v) for v in s) for s in shapes]
+        except (TypeError, ValueError):
+            return failed(f"discriminator shapes: give a list of (C, H, W) tuples, got {shapes!r}")
+        if got == expected:
+            c, h, w = expected[-1]
+            return passed(f"discriminator shapes are right: {expected}, then {c * h * w} features into the linear head.")
+        hint = "Each conv (kernel 4, stride 2, padding 1) halves H and W: (H + 2 - 4) // 2 + 1."
+        if len(got) != len(expected):
+            hint = f"D has {len(expected)} convolutions; give one (C, H, W) per convolution."
+        elif any(g[1:] == (h - 1, h - 1) for g, (_, h, _w) in zip(got, expected)):
+            hint = "Off by one in H: the padding of 1 on each side counts, (28 + 2*1 - 4) // 2 + 1 = 14."
+        elif [g[1:] for g in got] == [e[1:] for e in expected]:
+            hint = f"Heights and widths are right; the channels go {width}, then 2 x {width}."
+        return failed(f"discriminator shapes: expected {len(expected)} shapes, got {got}. {hint}")
+
+    return _unless_missing("discriminator shapes", shapes, check)
+
+
+def underrepresented_digit(answer: object, result: dict) -> CheckResult:
+    """Notebook 07: the digit whose share of the samples is lowest relative to its share of the
+    real test digits, read from ``classifier.evaluate_images``'s ``result["class_histogram"]``."""
+    def check() -> CheckResult:
+        fake = torch.as_tensor(result["class_histogram"]["value"], dtype=torch.float64)  # (10,)
+        real = torch.as_tensor(result["class_histogram"]["real"], dtype=torch.float64)  # (10,)
+        ratio = fake / real.clamp_min(1e-12)  # (10,)
+        expected = int(ratio.argmin())
+        try:
+            got = int(answer)
+        except (TypeError, ValueError, RuntimeError):
+            return failed(f"under-represented digit: give one digit as an int, got {answer!r}")
+        if 0 <= got < len(ratio) and ratio[got] == ratio[expected]:  # ties: any of the rarest
+            return passed(f"digit {got} is the rarest: {100 * fake[got]:.1f} % of the samples, "
+                          f"{100 * real[got]:.1f} % of the real test digits.")
+        hint = "Divide each generated fraction by the real fraction and take the smallest."
+        if got == int(ratio.argmax()):
+            hint = "That is the most over-produced digit: you want the smallest ratio, not the largest."
+        return failed(f"under-represented digit: not {answer!r}. {hint}")
+
+    return _unless_missing("under-represented digit", answer, check)

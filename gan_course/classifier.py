@@ -293,6 +293,18 @@ def _metrics(probs: torch.Tensor, feats: torch.Tensor, test: dict) -> dict[str, 
             "class_histogram": hist.tolist()}
 
 
+def _test_outputs(model: MNISTClassifier) -> dict:
+    """The classifier's features, label histogram and accuracy on the 1,000 bundled test digits,
+    computed once per model and kept in memory as long as the model lives."""
+    cached = _REFERENCE.setdefault(model, {})
+    if "test" not in cached:
+        x_test, y_test = data.mnist("test", source="bundled")
+        probs, feats = predict(model, x_test)
+        cached["test"] = {"feats": feats, "hist": metrics.class_histogram(y_test, NUM_CLASSES),
+                          "accuracy": float((probs.argmax(1) == y_test).double().mean())}
+    return cached["test"]
+
+
 def _reference(model: MNISTClassifier, n: int) -> dict:
     """The test split's outputs and the metrics of ``n`` real train digits against them.
 
@@ -300,15 +312,31 @@ def _reference(model: MNISTClassifier, n: int) -> dict:
     """
     cached = _REFERENCE.setdefault(model, {})
     if n not in cached:
-        x_test, y_test = data.mnist("test", source="bundled")
-        probs, feats = predict(model, x_test)
-        test = {"feats": feats, "hist": metrics.class_histogram(y_test, NUM_CLASSES),
-                "accuracy": float((probs.argmax(1) == y_test).double().mean())}
+        test = dict(_test_outputs(model))
         x_train, _ = data.mnist("train", source="bundled")
         rows = torch.randperm(len(x_train), generator=torch.Generator().manual_seed(REFERENCE_SEED))[:n]
         test["real"] = _metrics(*predict(model, x_train[rows]), test)
         cached[n] = test
     return cached[n]
+
+
+def quick_quality(x_fake: torch.Tensor, *, value_range: tuple[float, float],
+                  classifier: MNISTClassifier | None = None) -> dict[str, float]:
+    """The classifier score and the FID against the test digits, nothing else: cheap enough for
+    sweeps, checkpoints along a run and a dashboard's quality curve. No real reference and no
+    N check: use ``evaluate_images`` for a report.
+
+    Returns:
+        ``{"score": classifier score (1..10, higher is better), "fid": FID (lower is better)}``.
+    """
+    if not isinstance(x_fake, torch.Tensor) or x_fake.ndim != 4 or tuple(x_fake.shape[1:]) != (1, 28, 28):
+        shape = tuple(x_fake.shape) if isinstance(x_fake, torch.Tensor) else type(x_fake).__name__
+        raise ValueError(f"x_fake must have shape (N, 1, 28, 28), got {shape}")
+    model = classifier if classifier is not None else load_classifier()
+    model.eval()
+    probs, feats = predict(model, to_unit(x_fake.detach().float().cpu(), value_range))  # (N, 10), (N, 128)
+    return {"score": metrics.classifier_score(probs),
+            "fid": metrics.fid_from_features(feats, _test_outputs(model)["feats"])}
 
 
 def evaluate_images(x_fake: torch.Tensor, *, value_range: tuple[float, float], y_requested: torch.Tensor | None = None,

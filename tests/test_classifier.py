@@ -211,3 +211,14 @@ def test_train_classifier_smoke_writes_loadable_weights(tmp_path):
 def test_main_train_classifier_reports_bad_settings(capsys, tmp_path):
     assert classifier.main_train_classifier(seed=-1, out=str(tmp_path / "x.pt")) == 2
     assert "seed must be a non-negative int" in capsys.readouterr().err
+
+
+def test_quick_quality_agrees_with_the_full_report():
+    x, _ = data.mnist("train", source="bundled")
+    x = x[:1000]
+    quick = classifier.quick_quality(x, value_range=(0, 1))
+    full = classifier.evaluate_images(x, value_range=(0, 1))
+    assert quick["score"] == pytest.approx(full["classifier_score"]["value"], rel=1e-9)
+    assert quick["fid"] == pytest.approx(full["fid"]["value"], rel=1e-9)
+    with pytest.raises(ValueError, match=r"x_fake must have shape \(N, 1, 28, 28\), got \(3, 28, 28\)"):
+        classifier.quick_quality(x[:3, 0], value_range=(0, 1))
