@@ -325,3 +325,65 @@ def equilibrium_value() -> float:
     -1.3863
     """
     return -math.log(4.0)
+
+
+# --------------------------------------------------------------------------------------------
+# Label smoothing (notebook 08)
+# --------------------------------------------------------------------------------------------
+
+
+def _check_smoothing(smoothing: object) -> float:
+    if isinstance(smoothing, bool) or not isinstance(smoothing, (int, float)) or not 0 <= smoothing < 1:
+        raise ValueError(f"smoothing must be a number in [0, 1) (the real target is 1 - smoothing), "
+                         f"got {smoothing!r}")
+    return float(smoothing)
+
+
+def smoothed_d_loss(real: torch.Tensor, fake: torch.Tensor, smoothing: float = 0.1) -> torch.Tensor:
+    r"""Discriminator loss with one-sided label smoothing (Salimans et al., 2016).
+
+    The real target is :math:`1 - s` instead of 1; the fake target stays 0 (one-sided):
+
+    .. math::
+        \mathcal{L}_D = -\mathbb{E}_x\big[(1 - s)\log D(x) + s\log(1 - D(x))\big]
+                        - \mathbb{E}_z[\log(1 - D(G(z)))]
+                      = \mathbb{E}\big[(1 - s)\operatorname{softplus}(-\ell_{real})
+                        + s\operatorname{softplus}(\ell_{real})\big]
+                      + \mathbb{E}[\operatorname{softplus}(\ell_{fake})]
+
+    Its minimiser is :math:`D^*(x) = (1 - s)\,p_{data}(x) / (p_{data}(x) + p_g(x))`: D can no
+    longer be sure a digit is real, so its logits on real data stay bounded. Smoothing the
+    *fake* target too would reward :math:`D = s` where only fakes live, and the generator
+    would have no reason to move those samples; hence one-sided. ``smoothing=0`` gives
+    ``minimax_d_loss``.
+
+    Args:
+        real: logits on real data.
+        fake: logits on generated data.
+        smoothing: :math:`s \in [0, 1)`.
+
+    Returns:
+        A scalar. An over-confident D pays about :math:`s\,\ell_{real}` for it.
+
+    >>> round(smoothed_d_loss(torch.tensor([10.0]), torch.tensor([-10.0]), smoothing=0.0).item(), 4)
+    0.0001
+    >>> round(smoothed_d_loss(torch.tensor([10.0]), torch.tensor([-10.0]), smoothing=0.1).item(), 4)
+    1.0001
+    """
+    s = _check_smoothing(smoothing)
+    return ((1 - s) * F.softplus(-real) + s * F.softplus(real)).mean() + F.softplus(fake).mean()
+
+
+def label_smoothing_loss(smoothing: float = 0.1) -> GANLoss:
+    """The non-saturating GAN with one-sided label smoothing on D, as a ``GANLoss`` for the trainer.
+
+    >>> loss = label_smoothing_loss(0.1)
+    >>> loss.name, loss.g_loss is nonsaturating_g_loss
+    ('nonsaturating+smoothing', True)
+    """
+    s = _check_smoothing(smoothing)
+
+    def d_loss(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        return smoothed_d_loss(real, fake, smoothing=s)
+
+    return GANLoss("nonsaturating+smoothing", d_loss, nonsaturating_g_loss)
