@@ -176,6 +176,22 @@ UPSAMPLING = ("transposed", "resize")
 CONDITIONING = ("concat", "projection")
 
 
+def dcgan_init(module: nn.Module) -> nn.Module:
+    """The DCGAN paper's initialisation, in place: convolution and linear weights from N(0, 0.02),
+    batch-norm scales from N(1, 0.02), biases 0 (Radford et al., 2016). With PyTorch's default
+    (larger) weights the discriminator tends to win in the first hundred steps and the generator
+    is stuck drawing a checkerboard. Returns the module."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.modules.batchnorm._BatchNorm):
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)
+    return module
+
+
 def _up_block(c_in: int, c_out: int, upsample: str) -> nn.Module:
     """Double the height and width: a 4x4 stride-2 transposed convolution, or nearest-neighbour
     resizing then a 3x3 convolution (no checkerboard artifacts, Odena et al., 2016)."""
@@ -192,7 +208,8 @@ class DCGANGenerator(nn.Module):
               \xrightarrow{\uparrow 2} c \times 28 \times 28 \xrightarrow{\tanh} x \in [-1, 1]
 
     The DCGAN guidelines: no pooling (learned upsampling), batch norm after every hidden layer,
-    ReLU inside and tanh at the output, so samples live in [-1, 1] like the scaled data.
+    ReLU inside and tanh at the output, so samples live in [-1, 1] like the scaled data; weights
+    start as in the paper (``dcgan_init``).
 
     Args:
         latent_dim: size of z.
@@ -225,6 +242,7 @@ class DCGANGenerator(nn.Module):
         self.body = nn.Sequential(
             _up_block(2 * width, width, upsample), nn.BatchNorm2d(width), nn.ReLU(),  # (B, w, 14, 14)
             _up_block(width, channels, upsample), nn.Tanh())  # (B, c, 28, 28)
+        dcgan_init(self)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         if z.ndim != 2 or z.shape[1] != self.latent_dim:
@@ -275,13 +293,14 @@ class DCGANDiscriminator(nn.Module):
             raise ValueError(f"conditioning must be one of {', '.join(map(repr, CONDITIONING))}; "
                              f"got {conditioning!r}")
         self.conditioning = conditioning
-        sn = nn.utils.parametrizations.spectral_norm if spectral_norm else (lambda m: m)
+        init = dcgan_init  # before spectral norm, which then normalises the initial weights
+        sn = (lambda m: nn.utils.parametrizations.spectral_norm(init(m))) if spectral_norm else init
         label_plane = num_classes is not None and conditioning == "concat"
         self.features = nn.Sequential(
             sn(nn.Conv2d(channels + label_plane, width, kernel_size=4, stride=2, padding=1)),  # (B, w, 14, 14)
             nn.LeakyReLU(0.2),
             sn(nn.Conv2d(width, 2 * width, kernel_size=4, stride=2, padding=1)),  # (B, 2w, 7, 7)
-            nn.BatchNorm2d(2 * width) if batch_norm else nn.Identity(),
+            init(nn.BatchNorm2d(2 * width)) if batch_norm else nn.Identity(),
             nn.LeakyReLU(0.2),
             nn.Flatten())  # (B, 2w * 49)
         num_features = 2 * width * 7 * 7

@@ -114,3 +114,16 @@ def test_bad_generator_arguments(kwargs, match):
 def test_bad_conditioning_name():
     with pytest.raises(ValueError, match="conditioning must be one of 'concat', 'projection'; got 'film'"):
         nets.DCGANDiscriminator(num_classes=10, conditioning="film")
+
+
+def test_weights_start_as_in_the_dcgan_paper():
+    torch.manual_seed(0)
+    g = nets.DCGANGenerator(latent_dim=16, width=16)
+    d = nets.DCGANDiscriminator(width=16, batch_norm=True, spectral_norm=True)
+    for net in (g, d):
+        for m in net.modules():
+            if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d, torch.nn.Linear)):
+                w = m.parametrizations.weight.original if hasattr(m, "parametrizations") else m.weight
+                assert abs(float(w.std()) - 0.02) < 0.004 and (m.bias is None or not m.bias.any())
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                assert abs(float(m.weight.mean()) - 1) < 0.01 and not m.bias.any()
