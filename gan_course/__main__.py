@@ -67,7 +67,8 @@ def _train_image(args: argparse.Namespace) -> dict:
     summary, _, x_fake, y = recipes.train_image(args.kind, args.out, minutes=minutes, seed=args.seed,
                                                 device=args.device, steps=args.steps, progress=not args.quiet)
     out = Path(args.out)
-    storage.atomic_write_bytes(out / "grid.png", plots.image_grid_png((x_fake[:100] + 1) / 2, nrow=10))
+    shown = x_fake[:100] if y is None else x_fake.view(10, -1, *x_fake.shape[1:])[:, :10].flatten(0, 1)  # a row per digit
+    storage.atomic_write_bytes(out / "grid.png", plots.image_grid_png((shown + 1) / 2, nrow=10))
     quality = classifier.evaluate_images(x_fake, value_range=(-1, 1), y_requested=y)
     storage.atomic_write_bytes(out / "metrics.json", json.dumps({**summary, "metrics": quality}, indent=2).encode())
     print(classifier.format_report(quality))

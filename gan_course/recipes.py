@@ -54,11 +54,16 @@ class ImageRecipe:
     ema: float = 0.0  # > 0: sample from a moving average of G's weights with this decay
 
 
+# Tuned for a 5-minute run on a 2-core CPU (steps-matched runs, seed 0, classifier score):
+# a narrower D (32) is 1.7x faster per step than 64 and as good per step; lr 5e-4 learns about
+# twice as fast per step as the paper's 2e-4 in the first few thousand steps; the weight average
+# (ema) gives cleaner samples than the last iterate.
+_CPU_FRIENDLY = dict(width_d=32, lr_d=5e-4, lr_g=5e-4, ema=0.999)
 IMAGE_RECIPES = {
-    "dcgan": ImageRecipe(),
-    "cgan": ImageRecipe(conditional=True),
+    "dcgan": ImageRecipe(**_CPU_FRIENDLY),
+    "cgan": ImageRecipe(conditional=True, **_CPU_FRIENDLY),
     # Gulrajani et al. (2017): 5 critic steps, Adam(0, 0.9), lr 1e-4, penalty weight 10
-    "wgan-gp": ImageRecipe(loss="wgan_gp", d_steps=5, lr_d=1e-4, lr_g=1e-4, betas=(0.0, 0.9)),
+    "wgan-gp": ImageRecipe(loss="wgan_gp", d_steps=5, lr_d=1e-4, lr_g=1e-4, betas=(0.0, 0.9), width_d=32, ema=0.999),
 }
 KINDS = tuple(IMAGE_RECIPES)
 

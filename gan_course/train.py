@@ -287,6 +287,7 @@ class GANTrainer:
         self.global_step = self.d_updates = self.g_updates = 0
         self.elapsed = 0.0  # seconds spent in updates, summed over resumes
         self.interrupted = False
+        self._kept_fake = None  # (x_fake with G's graph, y) from the last D update of a step
         self._check_shapes()
 
     # ---- set-up ------------------------------------------------------------------------------
@@ -374,12 +375,19 @@ class GANTrainer:
         scaler.update()
         return values
 
-    def _d_update(self) -> list[float]:
-        """One discriminator update; returns [d_loss, grad norm, mean D(x), mean D(G(z))]."""
+    def _d_update(self, keep_fake: bool = False) -> list[float]:
+        """One discriminator update; returns [d_loss, grad norm, mean D(x), mean D(G(z))].
+
+        With ``keep_fake`` the fake batch is made with G's graph and kept for the generator
+        update that follows (as pytorch/examples' DCGAN does): one G forward pass per step
+        instead of two. D itself only ever sees it detached.
+        """
         x, y = self._next_batch()
         z = self._sample_z(x.shape[0])
-        with torch.no_grad(), self._autocast():
-            x_fake = self._call(self.generator, z, y)  # the generator does not move here
+        with torch.set_grad_enabled(keep_fake), self._autocast():
+            x_fake_graph = self._call(self.generator, z, y)
+        self._kept_fake = (x_fake_graph, y) if keep_fake else None
+        x_fake = x_fake_graph.detach()  # the generator does not move here
         with self._autocast():
             real, fake = self._d_logits(x, x_fake, y)  # (B,) logits each
             loss = self.loss.d_loss(real.float(), fake.float())
@@ -410,15 +418,21 @@ class GANTrainer:
         logits = self._call(self.discriminator, both, None if y is None else torch.cat([y, y]))  # (2B',)
         return logits.chunk(2)
 
-    def _g_update(self) -> list[float]:
-        """One generator update; returns [g_loss, grad norm, mean D(G(z))]."""
-        n = self.config.batch_size
-        z = self._sample_z(n)
-        y = self._fake_labels(n)
+    def _g_update(self, kept: tuple[torch.Tensor, torch.Tensor | None] | None = None) -> list[float]:
+        """One generator update on a fresh fake batch, or on ``kept`` = (x_fake with G's graph, y)
+        from the discriminator update just before; returns [g_loss, grad norm, mean D(G(z))]."""
+        if kept is None:
+            n = self.config.batch_size
+            z = self._sample_z(n)
+            y = self._fake_labels(n)
+            with self._autocast():
+                x_fake = self._call(self.generator, z, y)
+        else:
+            x_fake, y = kept
         self.discriminator.requires_grad_(False)  # no gradients for D's weights: faster
         try:
             with self._autocast():
-                fake = self._call(self.discriminator, self._call(self.generator, z, y), y)
+                fake = self._call(self.discriminator, x_fake, y)
                 loss = self.loss.g_loss(fake.float())
             values = self._update(loss, self.generator, self.opt_g, self.scaler_g,
                                   [torch.sigmoid(fake.float()).mean()], "g")
@@ -477,13 +491,16 @@ class GANTrainer:
     def step(self) -> dict:
         """``d_steps`` discriminator updates, then one generator update. Returns the history row.
 
-        The row's d values are those of the last discriminator update.
+        The generator update reuses the fake batch of the last discriminator update (made
+        before D moved, through G's graph), so a step runs G forward ``d_steps`` times, not
+        ``d_steps + 1``. The row's d values are those of the last discriminator update.
         """
         start = time.perf_counter()
         d = None
-        for _ in range(self.config.d_steps):
-            d = self._d_update()
-        g = self._g_update()
+        for i in range(self.config.d_steps):
+            d = self._d_update(keep_fake=i == self.config.d_steps - 1)
+        kept, self._kept_fake = self._kept_fake, None
+        g = self._g_update(kept)
         return self._record(d, g, time.perf_counter() - start)
 
     def fit(self, steps: int | None = None, seconds: float | None = None, progress: bool = True) -> dict:

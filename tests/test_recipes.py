@@ -78,7 +78,7 @@ def test_shipped_weights_load_and_carry_their_provenance(kind):
     path = recipes.pretrained_path(kind)
     state = torch.load(path, weights_only=True)
     assert state["kind"] == kind and state["seed"] == 0 and state["steps"] > 0
-    assert path.stat().st_size < 2.5e6  # small enough to ship
+    assert path.stat().st_size < 3.5e6  # small enough to ship
     trainer = recipes.load_pretrained(kind, device="cpu")
     assert trainer.global_step == state["steps"] and len(trainer.history["g_loss"]) == state["steps"]
     x_fake, _ = recipes.sample_images(trainer, n=10)
