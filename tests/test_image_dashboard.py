@@ -166,9 +166,10 @@ def test_a_raising_quality_fn_shows_the_error_and_the_next_step_works():
 
 def test_a_refused_hyperparameter_shows_the_error_and_keeps_the_old_value():
     dash = make()
-    dash._on_control("lr_d", {"new": -1.0, "old": 2e-4, "owner": dash.controls["lr_d"]})
+    lr_d = dash.trainer.config.lr_d  # what the slider shows before the bad value
+    dash._on_control("lr_d", {"new": -1.0, "old": lr_d, "owner": dash.controls["lr_d"]})
     assert "lr_d must be a positive number" in dash.readout.value
-    assert dash.trainer.config.lr_d == pytest.approx(2e-4)
+    assert dash.trainer.config.lr_d == pytest.approx(lr_d)
     dash.buttons["step"].click()
     assert dash.trainer.global_step == 1
 
