@@ -126,4 +126,4 @@ def test_weights_start_as_in_the_dcgan_paper():
                 w = m.parametrizations.weight.original if hasattr(m, "parametrizations") else m.weight
                 assert abs(float(w.detach().std()) - 0.02) < 0.004 and (m.bias is None or not m.bias.any())
             if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
-                assert abs(float(m.weight.mean()) - 1) < 0.01 and not m.bias.any()
+                assert abs(float(m.weight.detach().mean()) - 1) < 0.01 and not m.bias.any()
