@@ -293,6 +293,12 @@ def _metrics(probs: torch.Tensor, feats: torch.Tensor, test: dict) -> dict[str, 
             "class_histogram": hist.tolist()}
 
 
+def _check_images(x_fake: object) -> None:
+    if not isinstance(x_fake, torch.Tensor) or x_fake.ndim != 4 or tuple(x_fake.shape[1:]) != (1, 28, 28):
+        shape = tuple(x_fake.shape) if isinstance(x_fake, torch.Tensor) else type(x_fake).__name__
+        raise ValueError(f"x_fake must have shape (N, 1, 28, 28), got {shape}")
+
+
 def _test_outputs(model: MNISTClassifier) -> dict:
     """The classifier's features, label histogram and accuracy on the 1,000 bundled test digits,
     computed once per model and kept in memory as long as the model lives."""
@@ -329,9 +335,7 @@ def quick_quality(x_fake: torch.Tensor, *, value_range: tuple[float, float],
     Returns:
         ``{"score": classifier score (1..10, higher is better), "fid": FID (lower is better)}``.
     """
-    if not isinstance(x_fake, torch.Tensor) or x_fake.ndim != 4 or tuple(x_fake.shape[1:]) != (1, 28, 28):
-        shape = tuple(x_fake.shape) if isinstance(x_fake, torch.Tensor) else type(x_fake).__name__
-        raise ValueError(f"x_fake must have shape (N, 1, 28, 28), got {shape}")
+    _check_images(x_fake)
     model = classifier if classifier is not None else load_classifier()
     model.eval()
     probs, feats = predict(model, to_unit(x_fake.detach().float().cpu(), value_range))  # (N, 10), (N, 128)
@@ -370,9 +374,7 @@ def evaluate_images(x_fake: torch.Tensor, *, value_range: tuple[float, float], y
 
         plus ``"n"``: the number of fakes.
     """
-    if not isinstance(x_fake, torch.Tensor) or x_fake.ndim != 4 or tuple(x_fake.shape[1:]) != (1, 28, 28):
-        shape = tuple(x_fake.shape) if isinstance(x_fake, torch.Tensor) else type(x_fake).__name__
-        raise ValueError(f"x_fake must have shape (N, 1, 28, 28), got {shape}")
+    _check_images(x_fake)
     n = len(x_fake)
     if not 10 <= n <= 4000:
         raise ValueError(f"x_fake must hold between 10 and 4000 images (use {EVAL_N}), got {n}")

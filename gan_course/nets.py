@@ -14,6 +14,8 @@ The generator carries ``latent_dim`` (and ``num_classes``), which the trainer re
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -26,6 +28,20 @@ ACTIVATIONS = {
     "gelu": nn.GELU,
     "silu": nn.SiLU,
 }
+
+
+@contextlib.contextmanager
+def eval_mode(*modules: nn.Module):
+    """Put modules in eval mode (batch norm uses running statistics, spectral norm does not
+    update its power iteration) and give each back its own mode afterwards."""
+    modes = [m.training for m in modules]
+    try:
+        for m in modules:
+            m.eval()
+        yield
+    finally:
+        for m, mode in zip(modules, modes):
+            m.train(mode)
 
 
 def _positive_int(name: str, value: object, minimum: int = 1) -> int:

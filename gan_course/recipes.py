@@ -17,7 +17,6 @@ import dataclasses
 import math
 import shlex
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -198,13 +197,9 @@ def sample_images(trainer: GANTrainer, n: int = NUM_SAMPLES, seed: int = 0) -> t
         if n % trainer.num_classes:
             raise ValueError(f"n must be a multiple of {trainer.num_classes} for a conditional model, got {n}")
         y = torch.arange(trainer.num_classes, device=trainer.device).repeat_interleave(n // trainer.num_classes)
-    generator = trainer.sampling_generator
-    was_training = generator.training
-    generator.eval()  # batch norm with its running statistics: samples do not depend on the batch
-    try:
+    # batch norm with its running statistics: samples do not depend on the batch
+    with nets.eval_mode(trainer.sampling_generator):
         x_fake = trainer.sample(n, y=y, seed=seed).cpu()
-    finally:
-        generator.train(was_training)
     return x_fake, None if y is None else y.cpu()
 
 

@@ -287,7 +287,6 @@ class GANTrainer:
         self.global_step = self.d_updates = self.g_updates = 0
         self.elapsed = 0.0  # seconds spent in updates, summed over resumes
         self.interrupted = False
-        self._kept_fake = None  # (x_fake with G's graph, y) from the last D update of a step
         self._check_shapes()
 
     # ---- set-up ------------------------------------------------------------------------------
@@ -311,16 +310,11 @@ class GANTrainer:
             self._check_fake_shape(tuple(x.shape[1:]))
 
     def _check_fake_shape(self, data_shape: tuple) -> None:
-        was_training = self.generator.training
-        self.generator.eval()
-        try:
-            probe_gen = torch.Generator(device=self.device).manual_seed(0)  # leaves the real streams alone
-            with torch.no_grad():
-                z = self.latent_sampler(2, probe_gen).to(self.device)
-                y = None if self.num_classes is None else torch.zeros(2, dtype=torch.long, device=self.device)
-                fake = self.generator(z) if y is None else self.generator(z, y)
-        finally:
-            self.generator.train(was_training)
+        probe_gen = torch.Generator(device=self.device).manual_seed(0)  # leaves the real streams alone
+        with torch.no_grad(), nets.eval_mode(self.generator):
+            z = self.latent_sampler(2, probe_gen).to(self.device)
+            y = None if self.num_classes is None else torch.zeros(2, dtype=torch.long, device=self.device)
+            fake = self.generator(z) if y is None else self.generator(z, y)
         if tuple(fake.shape[1:]) != data_shape:
             raise ValueError(f"the generator makes samples of shape {tuple(fake.shape[1:])} but the data "
                              f"samples have shape {data_shape}; make the generator's output match")
@@ -375,18 +369,17 @@ class GANTrainer:
         scaler.update()
         return values
 
-    def _d_update(self, keep_fake: bool = False) -> list[float]:
-        """One discriminator update; returns [d_loss, grad norm, mean D(x), mean D(G(z))].
+    def _d_update(self, keep_fake: bool = False) -> tuple[list[float], tuple | None]:
+        """One discriminator update; returns ([d_loss, grad norm, mean D(x), mean D(G(z))], kept).
 
-        With ``keep_fake`` the fake batch is made with G's graph and kept for the generator
-        update that follows (as pytorch/examples' DCGAN does): one G forward pass per step
+        With ``keep_fake``, ``kept`` is (x_fake with G's graph, y) for the generator update that
+        follows (as pytorch/examples' DCGAN does): one G forward pass per step
         instead of two. D itself only ever sees it detached.
         """
         x, y = self._next_batch()
         z = self._sample_z(x.shape[0])
         with torch.set_grad_enabled(keep_fake), self._autocast():
             x_fake_graph = self._call(self.generator, z, y)
-        self._kept_fake = (x_fake_graph, y) if keep_fake else None
         x_fake = x_fake_graph.detach()  # the generator does not move here
         with self._autocast():
             real, fake = self._d_logits(x, x_fake, y)  # (B,) logits each
@@ -401,7 +394,7 @@ class GANTrainer:
                 for p in self.discriminator.parameters():
                     p.clamp_(-self.config.clip_value, self.config.clip_value)
         self.d_updates += 1
-        return values
+        return values, ((x_fake_graph, y) if keep_fake else None)
 
     def _d_logits(self, x: torch.Tensor, x_fake: torch.Tensor,
                   y: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -479,7 +472,7 @@ class GANTrainer:
     def step_d(self) -> dict:
         """One discriminator update only (the generator does not move). Returns the history row."""
         start = time.perf_counter()
-        d = self._d_update()
+        d, _ = self._d_update()
         return self._record(d, None, time.perf_counter() - start)
 
     def step_g(self) -> dict:
@@ -496,10 +489,9 @@ class GANTrainer:
         ``d_steps + 1``. The row's d values are those of the last discriminator update.
         """
         start = time.perf_counter()
-        d = None
+        d = kept = None
         for i in range(self.config.d_steps):
-            d = self._d_update(keep_fake=i == self.config.d_steps - 1)
-        kept, self._kept_fake = self._kept_fake, None
+            d, kept = self._d_update(keep_fake=i == self.config.d_steps - 1)
         g = self._g_update(kept)
         return self._record(d, g, time.perf_counter() - start)
 

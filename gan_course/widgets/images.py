@@ -35,6 +35,7 @@ import ipywidgets as W
 import torch
 from matplotlib.figure import Figure
 
+from gan_course.nets import eval_mode  # noqa: F401  (notebooks import it from here too)
 from gan_course.plots import GAN_COLORS, plot_noisy_curves, plot_output_histograms, plot_quality, plot_sample_grid
 from gan_course.train import GANTrainer
 from gan_course.validate import require_positive_int
@@ -46,20 +47,6 @@ WASSERSTEIN_LOSSES = ("wasserstein", "wgan_gp")  # D is a critic: show its raw s
 NOISE_SEED = 2024  # seeds the dashboard's own noise and real batch (never the trainer's streams)
 
 QualityFn = Callable[[GANTrainer], dict[str, float]]
-
-
-@contextlib.contextmanager
-def eval_mode(*modules: torch.nn.Module):
-    """Put modules in eval mode (batch norm uses running statistics, spectral norm does not
-    update its power iteration) and give each back its own mode afterwards."""
-    modes = [m.training for m in modules]
-    try:
-        for m in modules:
-            m.eval()
-        yield
-    finally:
-        for m, mode in zip(modules, modes):
-            m.train(mode)
 
 
 class ImageGANDashboard(Dashboard):
