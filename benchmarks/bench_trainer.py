@@ -5,13 +5,14 @@ same batch size, in one process, in alternating rounds so that a busy machine sl
 
 - trainer: ``recipes.image_trainer("dcgan")`` — data resident on the device and sampled by
   ``index_select``, one discriminator pass over real and fake together, no weight gradients
-  for D during the generator step, multi-tensor (CPU) or fused (CUDA) Adam, and on CUDA
-  channels_last with bf16/fp16 autocast;
+  for D during the generator step, multi-tensor (CPU) or fused (CUDA) Adam, bf16 autocast on
+  CPUs with native bf16 (AVX512-BF16 or AMX), and on CUDA channels_last with bf16/fp16 autocast;
 - reference: ``DataLoader(TensorDataset(x), shuffle=True)``, fp32, plain ``torch.optim.Adam``,
   ``BCEWithLogitsLoss``, D on real then on ``fake.detach()``, then G through D (the loop of
   pytorch/examples/dcgan).
 
-Run: ``python benchmarks/bench_trainer.py [--device cpu|cuda] [--batch-size 64] [--rounds 5]``.
+Run: ``python benchmarks/bench_trainer.py [--device cpu|cuda] [--batch-size 64] [--rounds 5]
+[--precision auto|fp32|bf16|fp16]`` (``--precision fp32`` measures the trainer without autocast).
 Prints iterations per second of each, their ratio, and the time of one 60,000-image epoch.
 """
 
@@ -79,11 +80,13 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--iterations", type=int, default=None, help="per round (default: 20 CPU, 200 GPU)")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--precision", default=None, help="the trainer's precision (default: the recipe's choice)")
     args = parser.parse_args()
     device = get_device(args.device)
     iterations = args.iterations or (200 if device.type == "cuda" else 20)
 
-    trainer = recipes.image_trainer("dcgan", seed=0, device=str(device), batch_size=args.batch_size)
+    chosen = {} if args.precision is None else {"precision": args.precision}
+    trainer = recipes.image_trainer("dcgan", seed=0, device=str(device), batch_size=args.batch_size, **chosen)
     torch.manual_seed(0)
     generator, discriminator = recipes.build_networks(recipes.IMAGE_RECIPES["dcgan"])
     generator.load_state_dict(trainer.generator.state_dict())  # the same starting point

@@ -22,7 +22,8 @@ def report() -> dict:
     """What the course will use on this machine, as a JSON-ready dict.
 
     Keys: ``python``, ``platform``, ``torch``, ``numpy``, ``ipywidgets``, ``jupyterlab``,
-    ``device``, ``precision``, ``fast``, ``colab``, ``data``.
+    ``device``, ``precision``, ``cpu_native_bf16`` (the image GANs then train in bf16 on the CPU),
+    ``fast``, ``colab``, ``data``.
     """
     device = config.get_device("auto")
     precision = config.get_precision(device, "auto")
@@ -36,6 +37,7 @@ def report() -> dict:
         "device": str(device),
         "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
         "precision": precision.name,
+        "cpu_native_bf16": config.cpu_has_native_bf16(),
         "fast": config.is_fast(),
         "colab": "google.colab" in sys.modules,
         "data": data.sources(),

@@ -58,10 +58,30 @@ def test_missing_cuda_is_an_error_not_a_fallback():
 def test_precision_choice():
     p = config.get_precision("cpu")
     assert (p.name, p.dtype, p.use_scaler, p.autocast) == ("fp32", torch.float32, False, False)
-    with pytest.raises(ValueError, match="precision 'bf16' needs a CUDA device"):
-        config.get_precision("cpu", "bf16")
+    with pytest.raises(ValueError, match="precision 'fp16' needs a CUDA device"):
+        config.get_precision("cpu", "fp16")
     with pytest.raises(ValueError, match="precision must be one of"):
         config.get_precision("cpu", "fp8")
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_cpu_bf16_only_where_the_cpu_has_it(monkeypatch, native):
+    monkeypatch.setattr(config, "cpu_has_native_bf16", lambda: native)
+    assert config.get_precision("cpu").name == "fp32"  # auto stays fp32 on every CPU
+    if native:
+        p = config.get_precision("cpu", "bf16")
+        assert (p.name, p.dtype, p.use_scaler, p.autocast) == ("bf16", torch.bfloat16, False, True)
+    else:
+        with pytest.raises(ValueError, match="'bf16' on the CPU needs native bf16 instructions"):
+            config.get_precision("cpu", "bf16")
+
+
+def test_cpu_has_native_bf16_reads_the_cpu_flags(monkeypatch):
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False, raising=False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False, raising=False)
+    assert config.cpu_has_native_bf16() is False
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True, raising=False)
+    assert config.cpu_has_native_bf16() is True
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")

@@ -64,6 +64,7 @@ def test_doctor_json():
     assert {"python", "torch", "device", "fast", "data"} <= info.keys()
     assert info["data"]["bundled"] == "ok" and info["fast"] is True  # conftest turns FAST on
     assert info["device"] in ("cpu", "cuda", "mps")
+    assert isinstance(info["cpu_native_bf16"], bool)
 
 
 def test_doctor_human_readable():

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from gan_course import nets, recipes
+from gan_course import config, nets, recipes
 from gan_course.train import GANTrainer
 
 TINY = {kind: dataclasses.replace(r, width_g=4, width_d=4, latent_dim=8) for kind, r in recipes.IMAGE_RECIPES.items()}
@@ -49,6 +49,18 @@ def test_one_pass_over_real_and_fake_equals_two_passes():
     torch.testing.assert_close(fake, trainer.discriminator(x_fake))
 
 
+@pytest.mark.parametrize("native", [True, False])
+def test_image_trainers_use_bf16_on_a_cpu_that_has_it(monkeypatch, native):
+    monkeypatch.setattr(config, "cpu_has_native_bf16", lambda: native)
+    monkeypatch.setattr(recipes, "cpu_has_native_bf16", lambda: native)
+    trainer = tiny_trainer()
+    assert trainer.precision.name == ("bf16" if native else "fp32")
+    row = trainer.step()
+    assert all(np.isfinite(row[k]) for k in ("d_loss", "g_loss"))
+    assert all(p.dtype == torch.float32 for p in trainer.generator.parameters())  # autocast keeps fp32 weights
+    assert tiny_trainer(precision="fp32").precision.name == "fp32"  # an explicit choice wins
+
+
 def test_batch_norm_discriminator_sees_real_and_fake_separately():
     torch.manual_seed(0)
     g = nets.DCGANGenerator(latent_dim=8, width=4)
@@ -78,6 +90,7 @@ def test_shipped_weights_load_and_carry_their_provenance(kind):
     path = recipes.pretrained_path(kind)
     state = torch.load(path, weights_only=True)
     assert state["kind"] == kind and state["seed"] == 0 and state["steps"] > 0
+    assert state["precision"] in ("fp32", "bf16", "fp16") and state["command"].startswith("python -m gan_course train")
     assert path.stat().st_size < 3.5e6  # small enough to ship
     trainer = recipes.load_pretrained(kind, device="cpu")
     assert trainer.global_step == state["steps"] and len(trainer.history["g_loss"]) == state["steps"]
