@@ -118,7 +118,7 @@ _PRECISIONS = {
 def cpu_has_native_bf16() -> bool:
     """Whether this CPU multiplies bf16 numbers in hardware (AVX512-BF16 or AMX). There, bf16
     autocast runs a DCGAN step about 1.6x faster than fp32 (``benchmarks/bench_trainer.py
-    --precision``); elsewhere bf16 is emulated and slower, so the course keeps fp32."""
+    --precision``); without them bf16 would be emulated, so the course keeps fp32 there."""
     checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")  # torch.cpu, private helpers
     return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
 

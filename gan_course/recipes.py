@@ -56,7 +56,7 @@ class ImageRecipe:
 # Tuned for a 5-minute run on a 2-core CPU (seed 0, classifier score and FID of 1,000 samples):
 # a narrower D (32) is 1.7x faster per step than 64 and as good per step; at equal time lr 8e-4
 # beat 5e-4 (2-minute runs: FID 76 against 101) and 2e-4 (136), 1e-3 was no better (78); a wider
-# G (128), batch 32 or 128 and the hinge loss were no better either; the weight average (ema)
+# G (128), batch 32 and the hinge loss were no better either; the weight average (ema)
 # gives cleaner samples than the last iterate.
 # cgan reads the label through an input plane (concat): with the projection discriminator this
 # small (width 32, no spectral norm, non-saturating loss) the generator ignored z and drew one
@@ -110,8 +110,9 @@ def image_trainer(kind: str = "dcgan", seed: int = 0, device: str = "auto", reci
         source: the MNIST source, as for ``data.mnist`` ("bundled", "full" or "auto").
         overrides: ``TrainerConfig`` fields that win over the recipe (e.g. ``precision="fp32"``).
 
-    Precision: bf16 autocast on GPUs and on CPUs with native bf16 (``config.cpu_has_native_bf16``,
-    about 1.6x more steps per second there), fp32 otherwise; ``precision="fp32"`` turns it off.
+    Precision: autocast on GPUs (bf16, or fp16 on older ones) and bf16 on CPUs with native bf16
+    (``config.cpu_has_native_bf16``: about 1.6x more steps per second there); fp32 on other CPUs.
+    ``precision="fp32"`` turns it off.
     """
     r = _recipe(kind, recipe)
     dev = get_device(device)
