@@ -8,7 +8,7 @@ reverse KL to the uniform histogram (nats) and seconds per run.
 
 - plain: the non-saturating GAN with the recommended networks and learning rate, but no
   packing, no learning-rate decay, and the same number of steps;
-- recommended: ``train.TOY_RECIPES[name]`` (what ``python -m gan_course train toy`` uses).
+- recommended: ``recipes.TOY_RECIPES[name]`` (what ``python -m gan_course train toy`` uses).
 
 The published best (PacGAN, 10 trials): ring 7.9 ± 0.1 modes with 95.6 % high quality; grid
 24.8 ± 0.2 modes with 93.6 % high quality.
@@ -27,12 +27,12 @@ import time
 
 import torch
 
-from gan_course import train
+from gan_course import recipes
 
 
-def plain_recipe(name: str) -> train.ToyRecipe:
+def plain_recipe(name: str) -> recipes.ToyRecipe:
     """The recommended networks and lr, without packing, spectral norm or learning-rate decay."""
-    return dataclasses.replace(train.TOY_RECIPES[name], loss="nonsaturating", pack=1, spectral_norm=False,
+    return dataclasses.replace(recipes.TOY_RECIPES[name], loss="nonsaturating", pack=1, spectral_norm=False,
                                lr_decay=0.0, d_steps=1)
 
 
@@ -59,10 +59,10 @@ def main() -> None:
     table = []
     for name in args.data:
         for setting in args.settings:
-            recipe = plain_recipe(name) if setting == "plain" else train.TOY_RECIPES[name]
+            recipe = plain_recipe(name) if setting == "plain" else recipes.TOY_RECIPES[name]
             rows = []
             for seed in range(args.first_seed, args.first_seed + args.seeds):
-                r = train.toy_mode_run(name, recipe, seed=seed, steps=args.steps)
+                r = recipes.toy_mode_run(name, recipe, seed=seed, steps=args.steps)
                 rows.append(r)
                 print(f"  {name:7s} {setting:11s} seed {seed}: {r['modes_covered']:2d}/{r['num_modes']} modes, "
                       f"{100 * r['high_quality']:5.1f} % high quality, reverse KL {r['reverse_kl']:.3f}, "
@@ -75,7 +75,7 @@ def main() -> None:
     for name, setting, c, k in table:
         print(f"| {name} | {setting} | {c['modes']:.2f} ± {c['sem']:.2f} of {k} | {c['all']}/{c['runs']} | "
               f"{c['hq']:.1f} | {c['kl']:.3f} | {c['seconds']:.1f} |")
-    print("\nrecipes: " + "; ".join(f"{n}: {train.TOY_RECIPES[n]}" for n in args.data))
+    print("\nrecipes: " + "; ".join(f"{n}: {recipes.TOY_RECIPES[n]}" for n in args.data))
     print(f"threads per run: {args.threads}; {time.strftime('%Y-%m-%d %H:%M')}")
 
 

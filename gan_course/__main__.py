@@ -43,14 +43,14 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _train_toy(args: argparse.Namespace) -> dict:
-    from gan_course import data, train
+    from gan_course import data, recipes
 
     if args.data not in data.TOY_NAMES:
         raise ValueError(f"train toy needs --data in {', '.join(data.TOY_NAMES)}; got {args.data!r}")
     if args.out is None:
         raise ValueError("train toy needs --out DIR")
-    return train.train_toy(args.data, args.out, loss=args.loss, steps=args.steps, seed=args.seed,
-                           device=args.device, progress=not args.quiet)
+    return recipes.train_toy(args.data, args.out, loss=args.loss, steps=args.steps, seed=args.seed,
+                             device=args.device, progress=not args.quiet)
 
 
 def _train_image(args: argparse.Namespace) -> dict:

@@ -1,7 +1,8 @@
-"""The course's image GANs on digits: recommended settings, shipped weights, the `train` command.
+"""The course's recommended GANs and the `train` command: MLP GANs on the toy data, DCGANs on digits.
 
 Notebooks 07-09 and ``python -m gan_course train dcgan|cgan|wgan-gp`` build their trainers here,
-so a lecture, a student's laptop and the command line train the very same model::
+so a lecture, a student's laptop and the command line train the very same model (notebooks 05-06
+and ``train toy`` do the same with ``toy_trainer`` and ``TOY_RECIPES``)::
 
     trainer = image_trainer("dcgan", seed=0)      # DCGAN networks + GANTrainer on bundled digits
     trainer.fit(seconds=300)                      # five minutes
@@ -14,18 +15,22 @@ samples back to bytes.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
+import os
 import shlex
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
 
-from gan_course import data, nets, storage
+from gan_course import data, metrics, nets, storage
 from gan_course.config import assets_dir, cpu_has_native_bf16, get_device
-from gan_course.train import GANTrainer, check_state_dict_matches, history_to_json
+from gan_course.train import GANTrainer, check_state_dict_matches, fit_loop, gaussian_latent, history_to_json
 
 WEIGHTS_FORMAT = 1
 NUM_SAMPLES = 1000  # samples written by the command line (100 per class for cgan)
@@ -244,3 +249,153 @@ def train_image(kind: str, out: str | Path, minutes: float | None = None, seed: 
     summary = {"kind": kind, "seed": seed, "steps": trainer.global_step, "seconds": round(trainer.elapsed, 1),
                "device": str(trainer.device), "precision": trainer.precision.name, "interrupted": trainer.interrupted}
     return summary, trainer, x_fake, y
+
+
+# --------------------------------------------------------------------------------------------
+# Recommended settings for the toy datasets, and the `train toy` command
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ToyRecipe:
+    """The course's recommended GAN for one toy dataset (used by ``python -m gan_course train toy``)."""
+
+    latent_dim: int = 1  # size of z
+    width: int = 64  # hidden units per layer, both players
+    depth: int = 2  # hidden layers, both players
+    loss: str = "nonsaturating"  # the default loss
+    steps: int = 3000  # generator updates
+    d_steps: int = 1  # discriminator updates per generator update
+    lr_d: float = 1e-3  # discriminator learning rate
+    lr_g: float = 1e-3  # generator learning rate
+    batch_size: int = 256  # samples per minibatch
+    num_data: int = 20000  # size of the training set drawn from the toy distribution
+    pack: int = 1  # PacGAN: samples the discriminator sees at once (batch_size must be a multiple)
+    spectral_norm: bool = False  # spectral normalisation of the discriminator's layers
+    lr_decay: float = 0.0  # the last fraction of the run over which both lrs fall linearly to 5 %
+    noise: str = "gaussian"  # the latent distribution: "gaussian" N(0, I) or "uniform" U[-1, 1]^d
+
+
+TOY_RECIPES = {
+    "gauss1d": ToyRecipe(width=32, steps=1500),
+    "mix1d": ToyRecipe(width=64, steps=3000),
+    # ring8 and grid25: measured by benchmarks/bench_modes.py (see benchmarks/RESULTS.md)
+    "ring8": ToyRecipe(latent_dim=2, width=128, depth=3, steps=8000, lr_d=5e-4, lr_g=5e-4, pack=2, lr_decay=0.5),
+    "grid25": ToyRecipe(latent_dim=2, width=128, depth=3, steps=8000, lr_d=1e-3, lr_g=1e-3, lr_decay=0.5),
+    "spiral": ToyRecipe(latent_dim=2, width=128, depth=3, steps=4000, lr_d=5e-4, lr_g=5e-4),
+    "moons": ToyRecipe(latent_dim=2, width=128, depth=3, steps=3000, lr_d=5e-4, lr_g=5e-4),
+}
+NUM_OUTPUT_SAMPLES = 2500
+TOY_NOISE = ("gaussian", "uniform")
+
+
+def toy_latent_sampler(noise: str, latent_dim: int) -> Callable[[int, torch.Generator], torch.Tensor]:
+    r"""z ~ N(0, I) (``"gaussian"``) or z ~ U[-1, 1]^latent_dim (``"uniform"``)."""
+    if noise == "gaussian":
+        return gaussian_latent(latent_dim)
+    if noise == "uniform":
+        return lambda n, gen: 2 * torch.rand(n, latent_dim, generator=gen, device=gen.device) - 1
+    raise ValueError(f"noise must be one of {TOY_NOISE}, got {noise!r}")
+
+
+def toy_trainer(name: str, loss: str | None = None, seed: int = 0, device: str = "auto",
+                recipe: ToyRecipe | None = None) -> GANTrainer:
+    """A ``GANTrainer`` with the recommended networks and settings for the toy ``name``."""
+    if name not in TOY_RECIPES:
+        raise ValueError(f"data must be one of {', '.join(map(repr, TOY_RECIPES))}; got {name!r}")
+    r = recipe or TOY_RECIPES[name]
+    x = data.toy(name, r.num_data, seed=seed)  # (N, d)
+    torch.manual_seed(seed)  # the networks' initial weights
+    g = nets.MLPGenerator(r.latent_dim, x.shape[1], r.width, r.depth)
+    d = nets.MLPDiscriminator(x.shape[1], r.width, r.depth, spectral_norm=r.spectral_norm, pack=r.pack)
+    return GANTrainer(g, d, x, loss or r.loss, latent_sampler=toy_latent_sampler(r.noise, r.latent_dim),
+                      d_steps=r.d_steps, lr_d=r.lr_d, lr_g=r.lr_g,
+                      batch_size=r.batch_size, seed=seed, device=device)
+
+
+def toy_metrics(name: str, samples: torch.Tensor) -> dict:
+    """Sample quality on a toy: mean log p_data of the samples and, in 1-D, JS and KL on a grid."""
+    out: dict = {}
+    samples = samples.detach().double().cpu()
+    if data.toy_modes(name)[0] is None:
+        return out
+    out["mean_log_prob_data"] = float(data.toy_log_prob(name, samples).mean())
+    if samples.shape[1] == 1:
+        grid = torch.linspace(-8, 8, 1601, dtype=torch.float64)
+        log_prob = lambda t: data.toy_log_prob(name, t)  # noqa: E731
+        out["js_nats"] = float(metrics.js_to_samples(log_prob, samples, grid, bandwidth=0.15))
+        out["kl_nats"] = float(metrics.kl_to_samples(log_prob, samples, grid, bandwidth=0.15))
+    return out
+
+
+def fit_toy(trainer: GANTrainer, steps: int, lr_decay: float = 0.0, progress: bool = True) -> GANTrainer:
+    r"""``steps`` trainer steps; over the last ``lr_decay`` fraction both learning rates fall
+    linearly from their value to 5 % of it (sharper modes at the end), then are restored.
+
+    .. math:: \eta_t = \eta \,\big(0.05 + 0.95 \max(0, \min(1, (T - t) / (\lambda T)))\big)
+    """
+    if not 0 <= lr_decay <= 1:
+        raise ValueError(f"lr_decay must be in [0, 1], got {lr_decay!r}")
+    if lr_decay == 0:
+        trainer.fit(steps=steps, progress=progress)
+        return trainer
+    groups = trainer.opt_d.param_groups + trainer.opt_g.param_groups
+    base = [g["lr"] for g in groups]
+    done = {"n": 0}
+
+    def one_step() -> None:
+        factor = 0.05 + 0.95 * max(0.0, min(1.0, (steps - done["n"]) / (lr_decay * steps)))
+        for group, lr in zip(groups, base):
+            group["lr"] = lr * factor
+        trainer.step()
+        done["n"] += 1
+    try:
+        _, trainer.interrupted = fit_loop(one_step, steps, None, progress, desc="GAN")
+    finally:
+        for group, lr in zip(groups, base):
+            group["lr"] = lr
+    return trainer
+
+
+def train_toy(name: str, out: str | os.PathLike, loss: str | None = None, steps: int | None = None,
+              seed: int = 0, device: str = "auto", progress: bool = True) -> dict:
+    """Train the recommended GAN on a toy and write ``out/``: ``samples.npy`` (2500, d) float32,
+    ``metrics.json``, ``history.json`` and ``checkpoint.pt``. Returns the metrics dict."""
+    trainer = toy_trainer(name, loss, seed, device)
+    steps = TOY_RECIPES[name].steps if steps is None else steps
+    start = time.perf_counter()
+    fit_toy(trainer, steps, TOY_RECIPES[name].lr_decay, progress)
+    seconds = time.perf_counter() - start
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    samples = trainer.sample(NUM_OUTPUT_SAMPLES, seed=seed).cpu()  # (2500, d)
+    storage.atomic_write(out / "samples.npy", lambda f: np.save(f, samples.numpy().astype(np.float32)))
+    last = {k: trainer.history[k][-1] for k in ("d_loss", "g_loss", "d_real", "d_fake")} if trainer.global_step else {}
+    result = {"data": name, "loss": trainer.config.loss, "steps": trainer.global_step, "seed": seed,
+              "device": str(trainer.device), "seconds": round(seconds, 3), "interrupted": trainer.interrupted,
+              "final": last, **toy_metrics(name, samples)}
+    result = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in result.items()}
+    storage.atomic_write_bytes(out / "metrics.json", json.dumps(result, indent=2).encode())
+    storage.atomic_write_bytes(out / "history.json", history_to_json(trainer.history).encode())
+    trainer.save(out / "checkpoint.pt")
+    return result
+
+
+def toy_mode_run(name: str, recipe: ToyRecipe | None = None, seed: int = 0, steps: int | None = None,
+                 device: str = "cpu", num_samples: int = NUM_OUTPUT_SAMPLES) -> dict:
+    """Train ``recipe`` (default: the recommended one) on the mixture ``name`` and measure its modes.
+
+    Used by notebook 06's comparison table and ``benchmarks/bench_modes.py``. Returns
+    ``metrics.mode_coverage(...).as_dict()`` without the counts, plus ``seconds`` of training.
+    """
+    centers, std = data.toy_modes(name)
+    if centers is None or centers.shape[1] != 2:
+        raise ValueError(f"name must be a 2-D mixture ('ring8' or 'grid25'), got {name!r}")
+    r = recipe or TOY_RECIPES[name]
+    trainer = toy_trainer(name, seed=seed, device=device, recipe=r)
+    start = time.perf_counter()
+    fit_toy(trainer, r.steps if steps is None else steps, r.lr_decay, progress=False)
+    seconds = time.perf_counter() - start
+    result = metrics.mode_coverage(trainer.sample(num_samples, seed=seed).cpu(), centers, std).as_dict()
+    result.pop("counts")
+    return {**result, "seconds": seconds}

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from gan_course import nets, train
+from gan_course import nets, recipes
 
 
 def run_cli(*args, cwd):
@@ -33,7 +33,7 @@ def test_train_toy_writes_all_outputs(tmp_path, name, dim):
     history = json.loads((out / "history.json").read_text())
     assert len(history["g_loss"]) == 5
     # the checkpoint loads into the recommended networks, weights only
-    trainer = train.toy_trainer(name, "hinge", seed=1, device="cpu")
+    trainer = recipes.toy_trainer(name, "hinge", seed=1, device="cpu")
     trainer.load(out / "checkpoint.pt")
     assert trainer.global_step == 5
     torch.testing.assert_close(trainer.sample(2500, seed=1).numpy(), samples)
@@ -48,13 +48,13 @@ def test_unknown_names_are_refused(tmp_path):
 
 def test_non_positive_steps_is_a_value_error(tmp_path):
     with pytest.raises(ValueError, match="steps must be a positive int, got 0"):
-        train.train_toy("gauss1d", tmp_path / "x", steps=0, device="cpu", progress=False)
+        recipes.train_toy("gauss1d", tmp_path / "x", steps=0, device="cpu", progress=False)
 
 
 def test_recipes_cover_every_toy_and_build():
     from gan_course.data import TOY_NAMES
-    assert set(train.TOY_RECIPES) == set(TOY_NAMES)
-    t = train.toy_trainer("grid25", device="cpu")
+    assert set(recipes.TOY_RECIPES) == set(TOY_NAMES)
+    t = recipes.toy_trainer("grid25", device="cpu")
     assert isinstance(t.generator, nets.MLPGenerator) and t.generator.latent_dim == 2
 
 

@@ -127,14 +127,14 @@ def test_grid_density_rejects_bad_bounds():
 
 import dataclasses  # noqa: E402
 
-from gan_course import train  # noqa: E402
+from gan_course import recipes  # noqa: E402
 
 TINY = dict(width=8, depth=1, batch_size=16, num_data=200)
 
 
 def test_fit_toy_decays_the_learning_rates_linearly_then_restores_them():
-    t = train.toy_trainer("ring8", seed=0, device="cpu",
-                          recipe=dataclasses.replace(train.TOY_RECIPES["ring8"], **TINY))
+    t = recipes.toy_trainer("ring8", seed=0, device="cpu",
+                          recipe=dataclasses.replace(recipes.TOY_RECIPES["ring8"], **TINY))
     base = t.opt_d.param_groups[0]["lr"]
     seen, step = [], t.step
 
@@ -143,26 +143,26 @@ def test_fit_toy_decays_the_learning_rates_linearly_then_restores_them():
         return step()
 
     t.step = spy
-    train.fit_toy(t, 10, lr_decay=0.5, progress=False)
+    recipes.fit_toy(t, 10, lr_decay=0.5, progress=False)
     factors = [0.05 + 0.95 * min(1.0, (10 - n) / 5) for n in range(10)]
     assert [d for d, _ in seen] == pytest.approx([base * f for f in factors])
     assert [g for _, g in seen] == pytest.approx([t.config.lr_g * f for f in factors])
     assert t.opt_d.param_groups[0]["lr"] == base and t.global_step == 10
     with pytest.raises(ValueError, match="lr_decay must be in"):
-        train.fit_toy(t, 1, lr_decay=1.5)
+        recipes.fit_toy(t, 1, lr_decay=1.5)
 
 
 def test_toy_mode_run_measures_modes_and_refuses_non_mixtures():
-    r = train.toy_mode_run("grid25", dataclasses.replace(train.TOY_RECIPES["grid25"], **TINY), seed=1, steps=3,
+    r = recipes.toy_mode_run("grid25", dataclasses.replace(recipes.TOY_RECIPES["grid25"], **TINY), seed=1, steps=3,
                            num_samples=500)
     assert r["num_modes"] == 25 and 0 <= r["modes_covered"] <= 25 and 0 <= r["high_quality"] <= 1
     assert r["seconds"] > 0 and "counts" not in r
     with pytest.raises(ValueError, match="name must be a 2-D mixture"):
-        train.toy_mode_run("moons")
+        recipes.toy_mode_run("moons")
 
 
 def test_recommended_recipes_use_the_fixes_that_were_measured():
-    ring, grid = train.TOY_RECIPES["ring8"], train.TOY_RECIPES["grid25"]
+    ring, grid = recipes.TOY_RECIPES["ring8"], recipes.TOY_RECIPES["grid25"]
     assert ring.pack == 2 and ring.lr_decay > 0 and grid.lr_decay > 0
-    t = train.toy_trainer("ring8", device="cpu", recipe=dataclasses.replace(ring, **TINY))
+    t = recipes.toy_trainer("ring8", device="cpu", recipe=dataclasses.replace(ring, **TINY))
     assert t.discriminator.pack == 2

@@ -33,8 +33,8 @@ from gan_course import data, metrics, nets
 from gan_course.config import assets_dir
 from gan_course.losses import LOSS_NAMES
 from gan_course.plots import GAN_COLORS, plot_curves
-from gan_course.train import (OPTIMIZERS, TOY_NOISE, TOY_RECIPES, GANTrainer, load_checkpoint, make_optimizer,
-                              save_checkpoint, toy_latent_sampler)
+from gan_course.recipes import TOY_NOISE, TOY_RECIPES, toy_latent_sampler
+from gan_course.train import OPTIMIZERS, GANTrainer, load_checkpoint, make_optimizer, save_checkpoint
 from gan_course.validate import require_positive_int
 from gan_course.widgets.base import Dashboard
 
@@ -113,7 +113,7 @@ class Settings2D:
 
 
 def recommended_settings(name: str, **changes) -> Settings2D:
-    """The course's recommended setting for a toy (``train.TOY_RECIPES``), as dashboard settings."""
+    """The course's recommended setting for a toy (``recipes.TOY_RECIPES``), as dashboard settings."""
     recipe = TOY_RECIPES.get(name, TOY_RECIPES["ring8"])
     base = Settings2D(data=name, loss=recipe.loss, lr_d=recipe.lr_d, lr_g=recipe.lr_g, d_steps=recipe.d_steps,
                       depth=recipe.depth, width=recipe.width, latent_dim=recipe.latent_dim,
