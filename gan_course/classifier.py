@@ -363,7 +363,7 @@ def evaluate_images(x_fake: torch.Tensor, *, value_range: tuple[float, float], y
     Returns:
         ``{name: {"value": v, "real": r}}``, where ``r`` is the same metric for real train digits:
 
-        - ``classifier_score`` (1..10, higher is better; real about 9.9),
+        - ``classifier_score`` (1..10, higher is better; real train digits about 9.7),
         - ``fid`` and ``kid`` (lower is better, ``kid`` also has ``"std"`` over its subsets),
         - ``precision`` and ``recall`` (k = 3 nearest neighbours, higher is better),
         - ``class_tv``: total variation between the predicted-class histogram and the test

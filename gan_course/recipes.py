@@ -220,6 +220,18 @@ def sample_images(trainer: GANTrainer, n: int = NUM_SAMPLES, seed: int = 0) -> t
     return x_fake, None if y is None else y.cpu()
 
 
+def _write_run(out: str | os.PathLike, trainer: GANTrainer, samples: np.ndarray) -> Path:
+    """Make the folder ``out`` and write what every ``train`` run leaves there: ``samples.npy``,
+    ``history.json`` and ``checkpoint.pt`` (the whole trainer, to resume), each atomically.
+    Returns the folder as a ``Path``."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    storage.atomic_write(out / "samples.npy", lambda f: np.save(f, samples))
+    storage.atomic_write_bytes(out / "history.json", history_to_json(trainer.history).encode())
+    trainer.save(out / "checkpoint.pt")
+    return out
+
+
 def train_image(kind: str, out: str | Path, minutes: float | None = None, seed: int = 0, device: str = "auto",
                 steps: int | None = None, progress: bool = True
                 ) -> tuple[dict, GANTrainer, torch.Tensor, torch.Tensor | None]:
@@ -238,12 +250,8 @@ def train_image(kind: str, out: str | Path, minutes: float | None = None, seed: 
         raise ValueError(f"minutes must be a positive number, got {minutes!r}")
     trainer = image_trainer(kind, seed=seed, device=device)
     trainer.fit(steps=steps, seconds=None if minutes is None else 60 * minutes, progress=progress)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     x_fake, y = sample_images(trainer, NUM_SAMPLES, seed=seed)
-    storage.atomic_write(out / "samples.npy", lambda f: np.save(f, to_uint8(x_fake)))
-    storage.atomic_write_bytes(out / "history.json", history_to_json(trainer.history).encode())
-    trainer.save(out / "checkpoint.pt")
+    out = _write_run(out, trainer, to_uint8(x_fake))
     command = "python -m gan_course " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["train"] else ""
     export_weights(trainer, kind, out / "weights.pt", seed, command)
     summary = {"kind": kind, "seed": seed, "steps": trainer.global_step, "seconds": round(trainer.elapsed, 1),
@@ -366,18 +374,14 @@ def train_toy(name: str, out: str | os.PathLike, loss: str | None = None, steps:
     start = time.perf_counter()
     fit_toy(trainer, steps, TOY_RECIPES[name].lr_decay, progress)
     seconds = time.perf_counter() - start
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     samples = trainer.sample(NUM_OUTPUT_SAMPLES, seed=seed).cpu()  # (2500, d)
-    storage.atomic_write(out / "samples.npy", lambda f: np.save(f, samples.numpy().astype(np.float32)))
+    out = _write_run(out, trainer, samples.numpy().astype(np.float32))
     last = {k: trainer.history[k][-1] for k in ("d_loss", "g_loss", "d_real", "d_fake")} if trainer.global_step else {}
     result = {"data": name, "loss": trainer.config.loss, "steps": trainer.global_step, "seed": seed,
               "device": str(trainer.device), "seconds": round(seconds, 3), "interrupted": trainer.interrupted,
               "final": last, **toy_metrics(name, samples)}
     result = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in result.items()}
     storage.atomic_write_bytes(out / "metrics.json", json.dumps(result, indent=2).encode())
-    storage.atomic_write_bytes(out / "history.json", history_to_json(trainer.history).encode())
-    trainer.save(out / "checkpoint.pt")
     return result
 
 
