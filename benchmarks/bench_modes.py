@@ -7,7 +7,7 @@ cell: modes covered (mean ± standard error over seeds), runs with all modes, hi
 reverse KL to the uniform histogram (nats) and seconds per run.
 
 - plain: the non-saturating GAN with the recommended networks and learning rate, but no
-  packing, no learning-rate decay, and the same number of steps;
+  packing, no R1 penalty, no learning-rate decay, and the same number of steps;
 - recommended: ``recipes.TOY_RECIPES[name]`` (what ``python -m gan_course train toy`` uses).
 
 The published best (PacGAN, 10 trials): ring 7.9 ± 0.1 modes with 95.6 % high quality; grid
@@ -31,9 +31,9 @@ from gan_course import recipes
 
 
 def plain_recipe(name: str) -> recipes.ToyRecipe:
-    """The recommended networks and lr, without packing, spectral norm or learning-rate decay."""
+    """The recommended networks and lr, without packing, spectral norm, R1 or learning-rate decay."""
     return dataclasses.replace(recipes.TOY_RECIPES[name], loss="nonsaturating", pack=1, spectral_norm=False,
-                               lr_decay=0.0, d_steps=1)
+                               r1_weight=0.0, lr_decay=0.0, d_steps=1)
 
 
 def cell(rows: list[dict], num_modes: int) -> dict:

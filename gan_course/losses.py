@@ -190,6 +190,34 @@ def gradient_penalty(
     return ((norms - 1) ** 2).mean()
 
 
+def r1_penalty(
+    discriminator: Callable[..., torch.Tensor],
+    x: torch.Tensor,
+    y: torch.Tensor | None = None,
+) -> torch.Tensor:
+    r"""R1 penalty: the squared gradient norm of D's logit at real data (Mescheder et al., 2018).
+
+    .. math:: R_1 = \mathbb{E}_{x \sim p_{\text{data}}}\big[\lVert \nabla_x D(x) \rVert_2^2\big]
+
+    Add :math:`\tfrac{\gamma}{2} R_1` to the discriminator loss. Where the generator matches the
+    data, the penalty makes the equilibrium attractive: gradient play then converges instead of
+    circling it (the Dirac GAN of notebook 05), and D stops growing cliffs at the real points
+    that fling the generator's samples between modes. The graph is kept for the backward pass.
+
+    Args:
+        discriminator: called as ``discriminator(x)`` or ``discriminator(x, y)``; returns logits.
+        x: a real batch, shape (B, ...).
+        y: optional condition passed to the discriminator.
+
+    Returns:
+        A scalar tensor.
+    """
+    x = x.detach().requires_grad_(True)  # (B, ...)
+    out = discriminator(x) if y is None else discriminator(x, y)  # (B,)
+    (grad,) = torch.autograd.grad(out.float().sum(), x, create_graph=True)  # (B, ...)
+    return grad.flatten(1).pow(2).sum(dim=1).mean()
+
+
 # --------------------------------------------------------------------------------------------
 # Choosing a loss by name
 # --------------------------------------------------------------------------------------------

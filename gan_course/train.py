@@ -32,7 +32,7 @@ import torch.nn as nn
 from gan_course import nets, storage
 from gan_course.config import get_device, get_precision
 from gan_course.data import DeviceSampler
-from gan_course.losses import LOSS_NAMES, GANLoss, get_loss, gradient_penalty
+from gan_course.losses import LOSS_NAMES, GANLoss, get_loss, gradient_penalty, r1_penalty
 from gan_course.validate import require_positive_int
 
 OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
@@ -183,6 +183,7 @@ class TrainerConfig:
     betas: tuple[float, float] = (0.5, 0.999)  # Adam's (beta1, beta2); beta1=0.5 as in DCGAN
     batch_size: int = 64  # samples per minibatch, real and fake alike
     gp_weight: float = 10.0  # weight of the gradient penalty (only for losses that use it)
+    r1_weight: float = 0.0  # gamma > 0: add gamma/2 * R1 (D's squared gradient norm at real data)
     clip_value: float = 0.0  # > 0: clamp D's weights to [-c, c] after each update (the original WGAN)
     ema: float = 0.0  # > 0: sample from an exponential moving average of G's weights with this decay
     seed: int = 0  # seeds the sampler and the latent generator
@@ -205,7 +206,7 @@ class TrainerConfig:
                 raise ValueError(f"{name} must be a positive number, got {value!r}")
         if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
             raise ValueError(f"betas must be two numbers in [0, 1), got {self.betas!r}")
-        for name in ("gp_weight", "clip_value"):
+        for name in ("gp_weight", "r1_weight", "clip_value"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
                 raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
@@ -387,6 +388,8 @@ class GANTrainer:
         if self.loss.gradient_penalty and self.config.gp_weight > 0:  # in fp32: second derivatives
             loss = loss + self.config.gp_weight * gradient_penalty(self.discriminator, x, x_fake.float(), y,
                                                                    generator=self.latent_generator)
+        if self.config.r1_weight > 0:  # in fp32, like the gradient penalty
+            loss = loss + self.config.r1_weight / 2 * r1_penalty(self.discriminator, x, y)
         values = self._update(loss, self.discriminator, self.opt_d, self.scaler_d,
                               [torch.sigmoid(real.float()).mean(), torch.sigmoid(fake.float()).mean()], "d")
         if self.config.clip_value > 0:  # WGAN: keep the critic in a compact set (roughly Lipschitz)
@@ -508,8 +511,9 @@ class GANTrainer:
 
     def update(self, **changes: Any) -> TrainerConfig:
         """Change hyperparameters between steps (the dashboards' sliders): ``loss``, ``lr_d``,
-        ``lr_g``, ``d_steps``, ``gp_weight``, ``clip_value``. The networks and optimizer states are kept."""
-        allowed = {"loss", "lr_d", "lr_g", "d_steps", "gp_weight", "clip_value"}
+        ``lr_g``, ``d_steps``, ``gp_weight``, ``r1_weight``, ``clip_value``. The networks and optimizer
+        states are kept."""
+        allowed = {"loss", "lr_d", "lr_g", "d_steps", "gp_weight", "r1_weight", "clip_value"}
         if set(changes) - allowed:
             raise ValueError(f"update() can change {sorted(allowed)}, got {sorted(set(changes) - allowed)}")
         new = dataclasses.replace(self.config, **changes)  # validates

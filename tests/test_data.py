@@ -1,7 +1,6 @@
 """MNIST (bundled and full), toy distributions and the device sampler."""
 
 import hashlib
-import shutil
 
 import numpy as np
 import pytest

@@ -50,9 +50,11 @@ def test_live_hyperparameters_reach_the_trainer_without_restarting():
     dash.controls["d_steps"].value = 3
     dash.controls["loss"].value = "hinge"
     dash.controls["optimizer_g"].value = "sgd"
+    dash.controls["r1_weight"].value = 1.0
     t = dash.trainer
     assert t.global_step == 3  # the same run goes on
     assert (t.config.lr_d, t.config.d_steps, t.config.loss) == (pytest.approx(1e-2), 3, "hinge")
+    assert t.config.r1_weight == 1.0 and dash.settings.r1_weight == 1.0
     assert t.opt_d.param_groups[0]["lr"] == pytest.approx(1e-2)
     assert isinstance(t.opt_g, torch.optim.SGD) and t.opt_g.param_groups[0]["lr"] == pytest.approx(3e-3)
     assert isinstance(t.opt_d, torch.optim.Adam)
@@ -154,6 +156,8 @@ def test_bad_settings_are_refused():
         make(loss="wgan")
     with pytest.raises(ValueError, match=r"batch_size \(64\) must be a multiple of pack \(3\)"):
         make(pack=3)
+    with pytest.raises(ValueError, match=r"r1_weight must be a finite number >= 0, got -0.1"):
+        make(r1_weight=-0.1)
 
 
 def test_a_failing_callback_shows_the_error_and_leaves_the_dashboard_usable():

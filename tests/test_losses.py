@@ -93,6 +93,25 @@ def test_gradient_penalty_shape_mismatch():
         losses.gradient_penalty(lambda x: x.sum(1), torch.zeros(4, 2), torch.zeros(4, 3))
 
 
+def test_r1_penalty_closed_forms():
+    x = torch.randn(8, 2, dtype=torch.float64)
+    linear = lambda x: x @ torch.tensor([3.0, 4.0], dtype=torch.float64)  # noqa: E731  grad = w, |w|^2 = 25
+    assert losses.r1_penalty(linear, x).item() == pytest.approx(25.0)
+    square = lambda x: (x ** 2).sum(1)  # noqa: E731  grad = 2x: E|2x|^2 = 4 E|x|^2
+    assert losses.r1_penalty(square, x).item() == pytest.approx(4 * (x ** 2).sum(1).mean().item())
+    # only the real points count, and a condition reaches the discriminator
+    conditional = lambda x, y: x @ torch.tensor([1.0, 0.0], dtype=x.dtype) * y  # noqa: E731
+    y = torch.tensor([0.0, 2.0] * 4, dtype=torch.float64)
+    assert losses.r1_penalty(conditional, x, y).item() == pytest.approx((y ** 2).mean().item())
+
+
+def test_r1_penalty_backpropagates_into_discriminator():
+    w = torch.tensor([3.0, 4.0], requires_grad=True)
+    r1 = losses.r1_penalty(lambda x: x @ w, torch.randn(4, 2))
+    (grad,) = torch.autograd.grad(r1, w)
+    torch.testing.assert_close(grad, 2 * w.detach())  # d/dw |w|^2
+
+
 def test_get_loss_by_name_pair_and_error():
     assert losses.get_loss("hinge").d_loss is losses.hinge_d_loss
     assert losses.get_loss("wgan_gp").gradient_penalty

@@ -163,6 +163,8 @@ def test_toy_mode_run_measures_modes_and_refuses_non_mixtures():
 
 def test_recommended_recipes_use_the_fixes_that_were_measured():
     ring, grid = recipes.TOY_RECIPES["ring8"], recipes.TOY_RECIPES["grid25"]
-    assert ring.pack == 2 and ring.lr_decay > 0 and grid.lr_decay > 0
+    assert ring.pack == 2 and ring.lr_decay > 0 and grid.lr_decay > 0 and grid.r1_weight > 0
     t = recipes.toy_trainer("ring8", device="cpu", recipe=dataclasses.replace(ring, **TINY))
     assert t.discriminator.pack == 2
+    t = recipes.toy_trainer("grid25", device="cpu", recipe=dataclasses.replace(grid, **TINY))
+    assert t.config.r1_weight == grid.r1_weight

@@ -160,6 +160,16 @@ def test_conditional_training_with_labels():
     assert t.sample(6).shape == (6, 1)
 
 
+def test_r1_weight_adds_half_gamma_times_r1_on_the_real_batch():
+    plain, with_r1, probe = make_trainer(), make_trainer(r1_weight=4.0), make_trainer()
+    x = next(probe.sampler)  # the first real batch all three draw
+    expected = 4.0 / 2 * losses.r1_penalty(probe.discriminator, x).item()  # same initial D
+    assert expected > 0
+    gap = with_r1.step_d()["d_loss"] - plain.step_d()["d_loss"]
+    assert gap == pytest.approx(expected, rel=1e-5)
+    assert not same(params(with_r1.discriminator), params(plain.discriminator))  # and it moves D
+
+
 @pytest.mark.parametrize("kwargs, match", [
     ({"loss": "vanilla"}, "loss must be one of 'minimax'.*got 'vanilla'"),
     ({"optimizer": "adagrad"}, "optimizer must be one of 'adam'.*got 'adagrad'"),
@@ -168,6 +178,7 @@ def test_conditional_training_with_labels():
     ({"batch_size": 0}, "batch_size must be a positive int, got 0"),
     ({"d_steps": 0}, "d_steps must be a positive int, got 0"),
     ({"betas": (0.5, 1.5)}, "betas"),
+    ({"r1_weight": -1.0}, "r1_weight must be a finite number >= 0, got -1.0"),
     ({"colour": "red"}, "unknown trainer options \\['colour'\\]"),
 ])
 def test_bad_arguments(kwargs, match):

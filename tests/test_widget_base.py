@@ -1,7 +1,6 @@
 """The dashboard base, driven programmatically the way the browser would drive it."""
 
 import pytest
-import torch
 
 from gan_course.widgets.base import Dashboard
 from helpers import tick

@@ -7,7 +7,7 @@ panels show d_loss and g_loss, KL and JS between real and fake on a grid, and, f
 modes covered and the high-quality fraction (``metrics.mode_coverage``) with the samples per mode.
 
 Controls: Play/Pause, Step, Step D, Step G, Reset, speed (from the base); live hyperparameters
-(loss, optimizer and learning rate per player, d_steps); architecture switches that restart
+(loss, optimizer and learning rate per player, d_steps, the R1 penalty's gamma); architecture switches that restart
 training (hidden layers, width, noise dimension and distribution, spectral norm, packing,
 dataset, seed); a toggle per layer; Export GIF / PNG strip of the recorded history.
 
@@ -89,6 +89,7 @@ class Settings2D:
     latent_dim: int = 2  # noise dimension (the manifold is drawn when it is 2)
     noise: str = "gaussian"  # "gaussian" or "uniform"
     spectral_norm: bool = False  # spectral normalisation of D's layers
+    r1_weight: float = 0.0  # gamma of the R1 penalty on D's gradient at real data (0: off)
     pack: int = 1  # PacGAN: samples shown to D at once
     batch_size: int = 256  # a multiple of pack
     seed: int = 0  # data, initial weights and training streams
@@ -108,6 +109,9 @@ class Settings2D:
             require_positive_int(name, value)
         if isinstance(self.depth, bool) or not isinstance(self.depth, int) or self.depth < 0:
             raise ValueError(f"depth must be an int >= 0, got {self.depth!r}")
+        if isinstance(self.r1_weight, bool) or not isinstance(self.r1_weight, (int, float)) \
+                or not 0 <= self.r1_weight < math.inf:
+            raise ValueError(f"r1_weight must be a finite number >= 0, got {self.r1_weight!r}")
         if self.batch_size % self.pack:
             raise ValueError(f"batch_size ({self.batch_size}) must be a multiple of pack ({self.pack})")
 
@@ -118,7 +122,7 @@ def recommended_settings(name: str, **changes) -> Settings2D:
     base = Settings2D(data=name, loss=recipe.loss, lr_d=recipe.lr_d, lr_g=recipe.lr_g, d_steps=recipe.d_steps,
                       depth=recipe.depth, width=recipe.width, latent_dim=recipe.latent_dim,
                       batch_size=recipe.batch_size, spectral_norm=recipe.spectral_norm, pack=recipe.pack,
-                      noise=recipe.noise)
+                      noise=recipe.noise, r1_weight=recipe.r1_weight)
     return dataclasses.replace(base, **changes)
 
 
@@ -129,7 +133,8 @@ def build_trainer(settings: Settings2D, x: torch.Tensor, device: str = "cpu") ->
     g = nets.MLPGenerator(s.latent_dim, 2, s.width, s.depth)
     d = nets.MLPDiscriminator(2, s.width, s.depth, spectral_norm=s.spectral_norm, pack=s.pack)
     trainer = GANTrainer(g, d, x, s.loss, latent_sampler=toy_latent_sampler(s.noise, s.latent_dim), d_steps=s.d_steps,
-                         lr_d=s.lr_d, lr_g=s.lr_g, batch_size=s.batch_size, seed=s.seed, device=device,
+                         lr_d=s.lr_d, lr_g=s.lr_g, r1_weight=s.r1_weight, batch_size=s.batch_size, seed=s.seed,
+                         device=device,
                          optimizer=s.optimizer_d)
     if s.optimizer_g != s.optimizer_d:
         set_optimizer(trainer, "g", s.optimizer_g)
@@ -229,6 +234,8 @@ class GAN2DDashboard(Dashboard):
             "lr_d": W.FloatLogSlider(value=s.lr_d, description="lr_d", **log_lr),
             "lr_g": W.FloatLogSlider(value=s.lr_g, description="lr_g", **log_lr),
             "d_steps": W.IntSlider(value=s.d_steps, min=1, max=10, description="d_steps", **slider),
+            "r1_weight": W.Dropdown(options=sorted({0.0, 0.01, 0.1, 1.0, 10.0, s.r1_weight}), value=s.r1_weight,
+                                    description="R1 γ"),
             # the ones below rebuild the networks: training restarts from step 0
             "data": W.Dropdown(options=DATASETS_2D + (("custom",) if self.user_data is not None else ()),
                                value=s.data, description="data"),
@@ -256,14 +263,14 @@ class GAN2DDashboard(Dashboard):
         return [W.HBox([c["loss"], c["d_steps"], c["lr_d"], c["lr_g"]]),
                 W.HBox([c["optimizer_d"], c["optimizer_g"], c["data"], c["seed"]]),
                 W.HBox([c["depth"], c["width"], c["latent_dim"], c["noise"]]),
-                W.HBox([c["spectral_norm"], c["pack"]]),
+                W.HBox([c["spectral_norm"], c["pack"], c["r1_weight"]]),
                 W.HBox([W.Label("show:"), *self.layers.values(), self.export_button])]
 
     def _on_control(self, name: str, change: dict) -> None:
         if not self._guarded(self.set, name, change["new"]):
             change["owner"].value = change["old"]  # refused: show the setting that is in force (the error stays)
 
-    LIVE = ("loss", "lr_d", "lr_g", "d_steps")  # changed in place: training goes on
+    LIVE = ("loss", "lr_d", "lr_g", "d_steps", "r1_weight")  # changed in place: training goes on
 
     def set(self, name: str, value) -> None:
         """Change one setting: the ``LIVE`` ones (and the optimizers) in place, the others restart.
