@@ -327,12 +327,19 @@ def toy_trainer(name: str, loss: str | None = None, seed: int = 0, device: str =
 
 
 def toy_metrics(name: str, samples: torch.Tensor) -> dict:
-    """Sample quality on a toy: mean log p_data of the samples and, in 1-D, JS and KL on a grid."""
+    """Sample quality on a toy: mean log p_data of the samples; in 1-D, JS and KL on a grid; on
+    the 2-D mixtures (ring8, grid25), ``metrics.mode_coverage`` (modes covered, high quality, ...)."""
     out: dict = {}
     samples = samples.detach().double().cpu()
-    if data.toy_modes(name)[0] is None:
+    centers, std = data.toy_modes(name)
+    if centers is None:
         return out
     out["mean_log_prob_data"] = float(data.toy_log_prob(name, samples).mean())
+    if samples.shape[1] == 2:
+        coverage = metrics.mode_coverage(samples, centers, std).as_dict()
+        coverage.pop("counts")  # reverse KL is inf when no sample is of high quality: null in JSON
+        out["mode_coverage"] = {k: None if isinstance(v, float) and not math.isfinite(v) else v
+                                for k, v in coverage.items()}
     if samples.shape[1] == 1:
         grid = torch.linspace(-8, 8, 1601, dtype=torch.float64)
         log_prob = lambda t: data.toy_log_prob(name, t)  # noqa: E731

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from gan_course import nets, recipes
+from gan_course import data, nets, recipes
+from gan_course import metrics as metrics_lib
 
 
 def run_cli(*args, cwd):
@@ -30,6 +31,10 @@ def test_train_toy_writes_all_outputs(tmp_path, name, dim):
     assert metrics["data"] == name and metrics["loss"] == "hinge" and metrics["steps"] == 5
     assert metrics["mean_log_prob_data"] is not None
     assert ("js_nats" in metrics) == (dim == 1)
+    if dim == 2:  # the ring's modes, measured on the written samples
+        expected = metrics_lib.mode_coverage(torch.from_numpy(samples), *data.toy_modes(name)).as_dict()
+        expected = {k: None if v == float("inf") else v for k, v in expected.items() if k != "counts"}
+        assert metrics["mode_coverage"] == pytest.approx(expected)  # 5 steps: no high-quality sample, KL null
     history = json.loads((out / "history.json").read_text())
     assert len(history["g_loss"]) == 5
     # the checkpoint loads into the recommended networks, weights only

@@ -168,3 +168,13 @@ def test_recommended_recipes_use_the_fixes_that_were_measured():
     assert t.discriminator.pack == 2
     t = recipes.toy_trainer("grid25", device="cpu", recipe=dataclasses.replace(grid, **TINY))
     assert t.config.r1_weight == grid.r1_weight
+
+
+def test_toy_metrics_report_mode_coverage_for_the_2d_mixtures():
+    centers, std = data.toy_modes("grid25")
+    on_modes = torch.cat([centers.repeat(3, 1), torch.full((25, 2), 9.0)])  # 3 per mode, 25 far away
+    m = recipes.toy_metrics("grid25", on_modes)["mode_coverage"]
+    assert (m["modes_covered"], m["num_modes"]) == (25, 25) and m["high_quality"] == pytest.approx(0.75)
+    assert m["reverse_kl"] == pytest.approx(0.0, abs=1e-12)
+    assert recipes.toy_metrics("grid25", torch.full((10, 2), 9.0))["mode_coverage"]["reverse_kl"] is None
+    assert "mode_coverage" not in recipes.toy_metrics("mix1d", torch.zeros(10, 1))
