@@ -532,15 +532,15 @@ def _w1_test_pairs() -> list[tuple[torch.Tensor, torch.Tensor]]:
 def wasserstein_1d(fn: object) -> CheckResult:
     r"""Notebook 09: ``fn(a (n,), b (n,))`` returns :math:`W_1 = \frac1n \sum_i |a_{(i)} - b_{(i)}|`.
 
-    Checked against ``sweep.wasserstein_1d`` (itself tested against ``scipy.stats.wasserstein_distance``).
+    Checked against ``metrics.wasserstein_1d`` (itself tested against ``scipy.stats.wasserstein_distance``).
     """
-    from gan_course import sweep
+    from gan_course import metrics
 
     for a, b in _w1_test_pairs():
         got, problem = _call("W1", fn, a.clone(), b.clone())
         if problem is not None:
             return problem
-        expected = sweep.wasserstein_1d(a, b)
+        expected = metrics.wasserstein_1d(a, b)
         hint = "Sort both samples, then average the absolute gaps between values of the same rank."
         try:
             value = float(torch.as_tensor(got, dtype=torch.float64))
