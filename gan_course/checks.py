@@ -515,6 +515,50 @@ def pack_samples(fn: object) -> CheckResult:
     return compare("packed batch", got, expected, rtol=0, atol=0, hint=hint)
 
 
+def r1_penalty(fn: object) -> CheckResult:
+    r"""Notebook 06: ``fn(discriminator, x)`` returns the R1 penalty at the real batch x, differentiable in D.
+
+    .. math:: R_1 = \mathbb E_{x}\big[\lVert \nabla_x \ell(x) \rVert_2^2\big]
+
+    Checked against ``losses.r1_penalty``, for the value and for the gradient it sends into the
+    discriminator's weights (the critic of the notebook-09 checks, on a batch of 6x6 images).
+    """
+    from gan_course import losses
+
+    x = torch.randn(8, 1, 6, 6, generator=torch.Generator().manual_seed(5), dtype=torch.float64)
+    discriminator = _TinyCritic()
+    expected = losses.r1_penalty(discriminator, x)
+    (expected_grad,) = torch.autograd.grad(expected, [discriminator.w1])
+    got, problem = _call("R1 penalty", fn, discriminator, x.clone())
+    if problem is not None:
+        return problem
+    points = x.detach().requires_grad_(True)
+    (g,) = torch.autograd.grad(discriminator(points).sum(), points)
+    norms = g.flatten(1).norm(dim=1)  # (B,)
+    hint = "g = grad of D(x).sum() w.r.t. x (create_graph=True); the mean over samples of ||g||^2."
+    try:
+        value = float(torch.as_tensor(got.detach() if isinstance(got, torch.Tensor) else got, dtype=torch.float64))
+        if math.isclose(value, float(norms.mean()), rel_tol=1e-6):
+            hint = "Square the norm: R1 is the mean of ||g||^2, not of ||g||."
+        elif math.isclose(value, float((norms ** 2).sum()), rel_tol=1e-6):
+            hint = "Average over the samples (mean), do not sum: the penalty must not grow with the batch size."
+        elif math.isclose(value, float(((norms - 1) ** 2).mean()), rel_tol=1e-6):
+            hint = "R1 pulls the gradient towards 0 at the real data: ||g||^2, not (||g|| - 1)^2 (that is WGAN-GP)."
+    except (TypeError, ValueError, RuntimeError):
+        pass
+    result = compare("R1 penalty", got, expected.detach(), rtol=1e-6, atol=1e-9, hint=hint)
+    if not result:
+        return result
+    if not isinstance(got, torch.Tensor) or not got.requires_grad:
+        return failed("R1 penalty: the value is right, but it cannot be back-propagated into the discriminator: "
+                      "return a tensor, and call torch.autograd.grad(..., create_graph=True).")
+    (got_grad,) = torch.autograd.grad(got, [discriminator.w1])
+    if not torch.allclose(got_grad.double(), expected_grad, rtol=1e-5, atol=1e-9):
+        return failed("R1 penalty: the value is right but its gradient with respect to the discriminator's "
+                      "weights is not; keep the graph of the input gradient (create_graph=True).")
+    return passed("The R1 penalty is right, value and gradient (it matches losses.r1_penalty).")
+
+
 # --------------------------------------------------------------------------------------------
 # --- Notebook 09: Wasserstein GAN ---
 # --------------------------------------------------------------------------------------------

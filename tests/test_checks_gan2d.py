@@ -4,7 +4,7 @@ import math
 
 import torch
 
-from gan_course import checks, metrics
+from gan_course import checks, losses, metrics
 
 
 def reference_modes(x, centers, std):
@@ -53,3 +53,30 @@ def test_pack_samples():
     assert not transposed and "transpose" in transposed.message
     assert not checks.pack_samples(lambda x, m: x)  # not packed at all: wrong shape
     assert not checks.pack_samples(None)
+
+
+def planted_r1(square=True, mean=True, minus_one=False, create_graph=True, as_float=False):
+    def fn(discriminator, x):
+        x = x.detach().requires_grad_(True)
+        (g,) = torch.autograd.grad(discriminator(x).sum(), x, create_graph=create_graph)
+        norms = g.flatten(1).norm(dim=1)  # (B,)
+        per_sample = (norms - 1) ** 2 if minus_one else norms ** 2 if square else norms
+        value = per_sample.mean() if mean else per_sample.sum()
+        return value.item() if as_float else value
+    return fn
+
+
+def test_r1_penalty():
+    assert checks.r1_penalty(planted_r1())
+    assert checks.r1_penalty(losses.r1_penalty)  # the package's own
+    not_squared = checks.r1_penalty(planted_r1(square=False))
+    assert not not_squared and "Square the norm" in not_squared.message
+    summed = checks.r1_penalty(planted_r1(mean=False))
+    assert not summed and "do not sum" in summed.message
+    to_one = checks.r1_penalty(planted_r1(minus_one=True))
+    assert not to_one and "towards 0" in to_one.message
+    no_graph = checks.r1_penalty(planted_r1(create_graph=False))
+    assert not no_graph and "create_graph=True" in no_graph.message
+    as_float = checks.r1_penalty(planted_r1(as_float=True))
+    assert not as_float and "back-propagated" in as_float.message
+    assert "still None" in checks.r1_penalty(lambda d, x: None).message
