@@ -2,9 +2,10 @@
 
 The unconditional DCGAN of notebook 07 leaves shapes between digits (classifier score about 7.6
 after 5 CPU minutes, where the conditional GAN of notebook 08 reaches 9.8 with the same networks).
-A self-conditioned GAN needs no labels: it clusters the training images (k-means on the pixels)
-and trains the conditional GAN on the cluster ids instead of the digit labels. Sampling draws a
-cluster by its share of the data, then ``G(z, cluster)``: still a model of p(x) alone.
+A self-conditioned GAN needs no labels: it clusters the training images (k-means on the pixels,
+``density.kmeans_labels``) and trains the conditional GAN on the cluster ids instead of the digit
+labels. Sampling draws a cluster by its share of the data, then ``G(z, cluster)``: still a model
+of p(x) alone.
 
 Prints the clustering (size, purity against the true labels, which training never sees) and the
 quality of 1,000 samples next to the real-vs-real reference (``classifier.evaluate_images``).
@@ -19,28 +20,9 @@ import time
 
 import torch
 
-from gan_course import classifier, data, nets, recipes
+from gan_course import classifier, data, density, nets, recipes
 from gan_course.config import cpu_has_native_bf16
 from gan_course.train import GANTrainer
-
-
-def kmeans(x: torch.Tensor, k: int, seed: int = 0, iterations: int = 50, restarts: int = 5) -> torch.Tensor:
-    """Lloyd's k-means on the rows of ``x`` (N, F), the best of ``restarts`` by inertia; returns (N,) ids."""
-    x = x.double()
-    gen = torch.Generator().manual_seed(seed)
-    best_inertia, best = float("inf"), None
-    for _ in range(restarts):
-        centers = x[torch.randperm(len(x), generator=gen)[:k]].clone()  # (k, F)
-        for _ in range(iterations):
-            assign = torch.cdist(x, centers).argmin(1)  # (N,)
-            for j in range(k):
-                members = x[assign == j]
-                if len(members):
-                    centers[j] = members.mean(0)
-        inertia = float((x - centers[assign]).pow(2).sum())
-        if inertia < best_inertia:
-            best_inertia, best = inertia, assign
-    return best
 
 
 def main() -> None:
@@ -52,7 +34,7 @@ def main() -> None:
 
     x, y = data.mnist("train", source="bundled")  # (N, 1, 28, 28) in [0, 1]; y only to report purity
     start = time.perf_counter()
-    ids = kmeans(x.flatten(1), args.clusters, seed=args.seed)
+    ids = density.kmeans_labels(x.flatten(1).double(), args.clusters, gen=torch.Generator().manual_seed(args.seed))
     sizes = torch.bincount(ids, minlength=args.clusters)
     purity = sum(int(torch.bincount(y[ids == j], minlength=10).max()) for j in range(args.clusters)) / len(x)
     print(f"k-means, k = {args.clusters}: {time.perf_counter() - start:.1f} s, purity {purity:.3f} "

@@ -424,8 +424,22 @@ class BernoulliNaiveBayes:
 # --------------------------------------------------------------------------------------------
 
 
-def _kmeans_labels(x: torch.Tensor, k: int, init: str, iters: int, gen: torch.Generator | None) -> torch.Tensor:
-    """Hard labels (N,) from k-means++ (or random) seeding and a few Lloyd iterations."""
+def kmeans_labels(x: torch.Tensor, k: int, init: str = "kmeans++", iters: int = 100,
+                  gen: torch.Generator | None = None) -> torch.Tensor:
+    r"""Hard cluster labels (N,) of the rows of ``x`` (N, D): k-means++ (or ``"random"``) seeding,
+    then up to ``iters`` Lloyd iterations (stops early when no label changes).
+
+    .. math:: \min_{c,\,\mu} \sum_i \lVert x_i - \mu_{c_i} \rVert^2
+
+    Used to start EM (``GaussianMixture``, ``BernoulliMixture``) and by
+    ``benchmarks/bench_self_conditioned.py`` to give a GAN cluster ids instead of labels.
+    """
+    if init not in INITS:
+        raise ValueError(f"init must be one of {INITS}, got {init!r}")
+    x = _as_matrix(x)  # (N, D)
+    require_positive_int("k", k)
+    if k > x.shape[0]:
+        raise ValueError(f"k ({k}) must be at most the number of rows of x ({x.shape[0]})")
     n = x.shape[0]
     if init == "random":
         centers = x[torch.randperm(n, generator=gen, device=x.device)[:k]]  # (K, D)
@@ -499,7 +513,7 @@ class _Mixture:
         x = self._prepare(x)
         self._check_size(x)
         gen = _generator(self.seed, x.device)
-        labels = _kmeans_labels(x, self.num_components, self.init, 10 if self.init == "kmeans++" else 0, gen)
+        labels = kmeans_labels(x, self.num_components, self.init, 10 if self.init == "kmeans++" else 0, gen)
         resp = torch.nn.functional.one_hot(labels, self.num_components).to(x.dtype)  # (N, K)
         self._init_params(x, resp)
         self.history, self.n_iter, self.converged = [], 0, False

@@ -427,3 +427,23 @@ def test_set_params_validates_shapes():
         gm.set_params(torch.tensor([0.5, 0.5]), means, covariances=torch.ones(2, 3))
     with pytest.raises(ValueError, match="exactly one of covariances and precisions"):
         gm.set_params(torch.tensor([0.5, 0.5]), means)
+
+
+def test_kmeans_labels_match_sklearn_and_refuse_bad_input():
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import adjusted_rand_score
+    gen = torch.Generator().manual_seed(0)
+    centers = 6.0 * torch.eye(5, 4, dtype=torch.float64)  # 5 centers 6 or more apart
+    x = centers[torch.arange(600) % 5] + 0.5 * torch.randn(600, 4, generator=gen, dtype=torch.float64)
+    labels = density.kmeans_labels(x, 5, gen=torch.Generator().manual_seed(0))
+    reference = KMeans(5, n_init=10, random_state=0).fit(x.numpy()).labels_
+    assert labels.shape == (600,) and adjusted_rand_score(reference, labels.numpy()) == pytest.approx(1.0)
+    # a Lloyd fixed point: every point sits with its nearest center
+    centers = torch.stack([x[labels == j].mean(0) for j in range(5)])
+    assert torch.equal(torch.cdist(x, centers).argmin(1), labels)
+    with pytest.raises(ValueError, match="init must be one of"):
+        density.kmeans_labels(x, 5, init="forgy")
+    with pytest.raises(ValueError, match=r"k \(601\) must be at most the number of rows of x \(600\)"):
+        density.kmeans_labels(x, 601)
+    with pytest.raises(ValueError, match="k must be a positive int, got 0"):
+        density.kmeans_labels(x, 0)

@@ -7,9 +7,9 @@ panels show d_loss and g_loss, KL and JS between real and fake on a grid, and, f
 modes covered and the high-quality fraction (``metrics.mode_coverage``) with the samples per mode.
 
 Controls: Play/Pause, Step, Step D, Step G, Reset, speed (from the base); live hyperparameters
-(loss, optimizer and learning rate per player, d_steps, the R1 penalty's gamma); architecture switches that restart
-training (hidden layers, width, noise dimension and distribution, spectral norm, packing,
-dataset, seed); a toggle per layer; Export GIF / PNG strip of the recorded history.
+(loss, optimizer and learning rate per player, d_steps, the R1 penalty's gamma); architecture
+switches that restart training (hidden layers, width, noise dimension and distribution, spectral
+norm, packing, dataset, seed); a toggle per layer; Export GIF / PNG strip of the recorded history.
 
     dash = GAN2DDashboard("ring8")            # or GAN2DDashboard(my_tensor)  (n, 2)
     dash = GAN2DDashboard.pretrained("ring8") # start mid-training from a shipped state
@@ -134,8 +134,7 @@ def build_trainer(settings: Settings2D, x: torch.Tensor, device: str = "cpu") ->
     d = nets.MLPDiscriminator(2, s.width, s.depth, spectral_norm=s.spectral_norm, pack=s.pack)
     trainer = GANTrainer(g, d, x, s.loss, latent_sampler=toy_latent_sampler(s.noise, s.latent_dim), d_steps=s.d_steps,
                          lr_d=s.lr_d, lr_g=s.lr_g, r1_weight=s.r1_weight, batch_size=s.batch_size, seed=s.seed,
-                         device=device,
-                         optimizer=s.optimizer_d)
+                         device=device, optimizer=s.optimizer_d)
     if s.optimizer_g != s.optimizer_d:
         set_optimizer(trainer, "g", s.optimizer_g)
     return trainer
