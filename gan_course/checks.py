@@ -546,17 +546,9 @@ def r1_penalty(fn: object) -> CheckResult:
             hint = "R1 pulls the gradient towards 0 at the real data: ||g||^2, not (||g|| - 1)^2 (that is WGAN-GP)."
     except (TypeError, ValueError, RuntimeError):
         pass
-    result = compare("R1 penalty", got, expected.detach(), rtol=1e-6, atol=1e-9, hint=hint)
-    if not result:
-        return result
-    if not isinstance(got, torch.Tensor) or not got.requires_grad:
-        return failed("R1 penalty: the value is right, but it cannot be back-propagated into the discriminator: "
-                      "return a tensor, and call torch.autograd.grad(..., create_graph=True).")
-    (got_grad,) = torch.autograd.grad(got, [discriminator.w1])
-    if not torch.allclose(got_grad.double(), expected_grad, rtol=1e-5, atol=1e-9):
-        return failed("R1 penalty: the value is right but its gradient with respect to the discriminator's "
-                      "weights is not; keep the graph of the input gradient (create_graph=True).")
-    return passed("The R1 penalty is right, value and gradient (it matches losses.r1_penalty).")
+    return _penalty_result("R1 penalty", got, expected, expected_grad, discriminator.w1, "discriminator", hint,
+                           "keep the graph of the input gradient (create_graph=True).",
+                           "The R1 penalty is right, value and gradient (it matches losses.r1_penalty).")
 
 
 # --------------------------------------------------------------------------------------------
@@ -663,20 +655,30 @@ def gradient_penalty(fn: object) -> CheckResult:
             hint = "Use the interpolation as written: x_hat = eps * x + (1 - eps) * x_fake."
     except (TypeError, ValueError, RuntimeError):
         pass
-    result = compare("gradient penalty", got, expected.detach(), rtol=1e-6, atol=1e-9, hint=hint)
+    return _penalty_result("gradient penalty", got, expected, expected_grad, critic.w1, "critic", hint,
+                           "do not detach x_hat's gradient (create_graph=True).",
+                           "The gradient penalty is right, value and gradient (it matches losses.gradient_penalty).")
+
+
+def _penalty_result(name: str, got: object, expected: torch.Tensor, expected_grad: torch.Tensor,
+                    weight: torch.Tensor, player: str, hint: str, graph_hint: str, success: str) -> CheckResult:
+    """A gradient penalty's answer: its value against ``expected``, then the gradient it sends into
+    ``weight`` (a parameter of ``player``) against ``expected_grad``. The player minimises the
+    penalty, so it must stay differentiable (``create_graph=True`` on the input gradient)."""
+    result = compare(name, got, expected.detach(), rtol=1e-6, atol=1e-9, hint=hint)
     if not result:
         return result
     if not isinstance(got, torch.Tensor) or not got.requires_grad:
-        return failed("gradient penalty: the value is right, but it cannot be back-propagated into the critic: "
+        return failed(f"{name}: the value is right, but it cannot be back-propagated into the {player}: "
                       "return a tensor, and call torch.autograd.grad(..., create_graph=True).")
     try:
-        (got_grad,) = torch.autograd.grad(got, [critic.w1])
+        (got_grad,) = torch.autograd.grad(got, [weight])
     except RuntimeError as error:
-        return failed(f"gradient penalty: back-propagating it failed ({error}); use create_graph=True.")
+        return failed(f"{name}: back-propagating it failed ({error}); use create_graph=True.")
     if not torch.allclose(got_grad.double(), expected_grad, rtol=1e-5, atol=1e-9):
-        return failed("gradient penalty: the value is right but its gradient with respect to the critic's weights "
-                      "is not; do not detach x_hat's gradient (create_graph=True).")
-    return passed("The gradient penalty is right, value and gradient (it matches losses.gradient_penalty).")
+        return failed(f"{name}: the value is right but its gradient with respect to the {player}'s weights "
+                      f"is not; {graph_hint}")
+    return passed(success)
 
 
 LIPSCHITZ_CHOICES = {

@@ -33,7 +33,7 @@ from gan_course import nets, storage
 from gan_course.config import get_device, get_precision
 from gan_course.data import DeviceSampler
 from gan_course.losses import LOSS_NAMES, GANLoss, get_loss, gradient_penalty, r1_penalty
-from gan_course.validate import require_positive_int
+from gan_course.validate import require_nonnegative_number, require_positive_int
 
 OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
 HISTORY_KEYS = ("step", "d_loss", "g_loss", "d_real", "d_fake", "grad_norm_d", "grad_norm_g", "time")
@@ -207,9 +207,7 @@ class TrainerConfig:
         if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
             raise ValueError(f"betas must be two numbers in [0, 1), got {self.betas!r}")
         for name in ("gp_weight", "r1_weight", "clip_value"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
-                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+            require_nonnegative_number(name, getattr(self, name))
         if isinstance(self.ema, bool) or not isinstance(self.ema, (int, float)) or not 0 <= self.ema < 1:
             raise ValueError(f"ema must be a number in [0, 1), got {self.ema!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:

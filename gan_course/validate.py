@@ -5,6 +5,8 @@ They name the argument, say what was wrong and where, and what to do about it.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 
@@ -40,3 +42,11 @@ def require_positive_int(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
         raise ValueError(f"{name} must be a positive int, got {value!r}")
     return int(value)
+
+
+def require_nonnegative_number(name: str, value: object) -> float:
+    """``value`` as a float when it is a finite number >= 0 (never a bool); else a ValueError
+    naming ``name`` and the value given (NaN and inf are refused)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)

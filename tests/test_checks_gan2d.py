@@ -79,4 +79,6 @@ def test_r1_penalty():
     assert not no_graph and "create_graph=True" in no_graph.message
     as_float = checks.r1_penalty(planted_r1(as_float=True))
     assert not as_float and "back-propagated" in as_float.message
+    detached = checks.r1_penalty(lambda d, x: torch.tensor(losses.r1_penalty(d, x).item(), requires_grad=True))
+    assert not detached and "back-propagating it failed" in detached.message  # a message, not a crash
     assert "still None" in checks.r1_penalty(lambda d, x: None).message

@@ -35,7 +35,7 @@ from gan_course.losses import LOSS_NAMES
 from gan_course.plots import GAN_COLORS, plot_curves
 from gan_course.recipes import TOY_NOISE, TOY_RECIPES, toy_latent_sampler
 from gan_course.train import OPTIMIZERS, GANTrainer, load_checkpoint, make_optimizer, save_checkpoint
-from gan_course.validate import require_positive_int
+from gan_course.validate import require_nonnegative_number, require_positive_int
 from gan_course.widgets.base import Dashboard
 
 DATASETS_2D = ("ring8", "grid25", "spiral", "moons", "two_gaussians")
@@ -109,9 +109,7 @@ class Settings2D:
             require_positive_int(name, value)
         if isinstance(self.depth, bool) or not isinstance(self.depth, int) or self.depth < 0:
             raise ValueError(f"depth must be an int >= 0, got {self.depth!r}")
-        if isinstance(self.r1_weight, bool) or not isinstance(self.r1_weight, (int, float)) \
-                or not 0 <= self.r1_weight < math.inf:
-            raise ValueError(f"r1_weight must be a finite number >= 0, got {self.r1_weight!r}")
+        require_nonnegative_number("r1_weight", self.r1_weight)
         if self.batch_size % self.pack:
             raise ValueError(f"batch_size ({self.batch_size}) must be a multiple of pack ({self.pack})")
 
