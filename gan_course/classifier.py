@@ -17,8 +17,7 @@ generators give [-1, 1]. ``evaluate_images`` and ``to_unit`` ask which one you p
 
 from __future__ import annotations
 
-import json
-import sys
+import math
 import time
 import warnings
 import weakref
@@ -28,9 +27,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gan_course import data, metrics
+from gan_course import checkpoints, data, metrics
 from gan_course.config import assets_dir, get_device, seed_everything
-from gan_course.storage import atomic_torch_save
+from gan_course.loop import check_finite, fit_loop
 from gan_course.validate import require_positive_int
 
 WEIGHTS_FILE = "mnist_classifier.pt"
@@ -153,7 +152,7 @@ def train_classifier(seed: int = 0, epochs: int = 24, out: str | Path | None = N
         lr: the peak learning rate.
         max_shift: the augmentation's largest shift in pixels.
         num_train: train on only the first ``num_train`` train digits (for smoke tests); None: all.
-        progress: print one line per epoch.
+        progress: show a progress bar (epoch and loss).
 
     Returns:
         ``{"path", "test_accuracy", "seconds", "seed", "epochs"}``.
@@ -173,18 +172,30 @@ def train_classifier(seed: int = 0, epochs: int = 24, out: str | Path | None = N
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     steps_per_epoch = -(-len(x) // batch_size)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=epochs * steps_per_epoch)
-    for epoch in range(epochs):
-        model.train()
-        x_epoch = random_shift(x, max_shift, generator) if max_shift > 0 else x  # (4000, 1, 28, 28)
-        order = torch.randperm(len(x), generator=generator)
-        for rows in order.split(batch_size):
-            loss = F.cross_entropy(model(x_epoch[rows]), y[rows])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-        if progress:
-            print(f"epoch {epoch + 1}/{epochs}: loss {loss.item():.4f}", file=sys.stderr)
+    epoch = {"x": x, "order": torch.arange(0), "loss": math.nan}  # the current epoch's shifted images and order
+    step = 0
+
+    def one_step() -> None:
+        nonlocal step
+        batch = step % steps_per_epoch
+        if batch == 0:  # a new epoch: fresh shifts and a fresh order
+            model.train()
+            epoch["x"] = random_shift(x, max_shift, generator) if max_shift > 0 else x  # (4000, 1, 28, 28)
+            epoch["order"] = torch.randperm(len(x), generator=generator)
+        rows = epoch["order"][batch * batch_size:(batch + 1) * batch_size]  # (B,)
+        loss = F.cross_entropy(model(epoch["x"][rows]), y[rows])
+        epoch["loss"] = loss.item()
+        check_finite({"loss": epoch["loss"]}, step + 1, hint=f"Lower lr (now {lr}).")
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+        step += 1
+
+    _, interrupted = fit_loop(one_step, epochs * steps_per_epoch, progress=progress, desc="classifier",
+                              postfix=lambda: {"epoch": step // steps_per_epoch, "loss": f"{epoch['loss']:.4f}"})
+    if interrupted:
+        raise KeyboardInterrupt(f"the classifier's training was interrupted after {step} steps; nothing was written")
     test_accuracy = accuracy(model, x_test, y_test)
     seconds = time.perf_counter() - start
     settings = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "max_shift": max_shift, "num_train": num_train}
@@ -196,22 +207,11 @@ def train_classifier(seed: int = 0, epochs: int = 24, out: str | Path | None = N
     meta = {"command": command, "seed": seed, **settings, "num_train": len(x),
             "test_accuracy": test_accuracy, "train_seconds": round(seconds, 1),
             "torch_version": str(torch.__version__), "architecture": "MNISTClassifier"}
-    atomic_torch_save({"state_dict": model.state_dict(), "meta": meta}, path)
+    checkpoints.save(path, "classifier", {"model": model.state_dict(), "meta": meta})
     return {"path": str(path), "test_accuracy": test_accuracy, "seconds": seconds, "seed": seed, "epochs": epochs}
 
 
 _TRAIN_DEFAULTS = {"epochs": 24, "batch_size": 128, "lr": 3e-3, "max_shift": 2, "num_train": None}
-
-
-def main_train_classifier(seed: int = 0, out: str | None = None) -> int:
-    """What ``python -m gan_course train classifier [--seed S] [--out PATH]`` runs; returns the exit code."""
-    try:
-        result = train_classifier(seed=seed, out=out, progress=True)
-    except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    print(json.dumps(result, indent=2))
-    return 0
 
 
 # --------------------------------------------------------------------------------------------
@@ -240,9 +240,9 @@ def load_classifier(path: str | Path | None = None, device: str | torch.device =
     key = (str(path.resolve()), path.stat().st_mtime_ns, str(device))
     if key not in _CACHE:
         try:
-            saved = torch.load(path, map_location="cpu", weights_only=True)
+            saved = checkpoints.load(path, "classifier")
             model = MNISTClassifier()
-            model.load_state_dict(saved["state_dict"])
+            model.load_state_dict(saved["model"])
         except Exception as error:  # unpickling, a missing key, a shape mismatch: all mean "rebuild"
             why = " ".join(str(error).split())[:160]  # one line, short: the cause stays chained below
             raise ClassifierWeightsError(f"the classifier weights {path} are corrupt or do not fit "
@@ -256,7 +256,7 @@ def classifier_meta(path: str | Path | None = None) -> dict:
     """The metadata stored with the weights: command, seed, test accuracy, torch version."""
     load_classifier(path)  # the same checks and errors
     path = Path(path) if path is not None else default_path()
-    return dict(torch.load(path, map_location="cpu", weights_only=True)["meta"])
+    return dict(checkpoints.load(path, "classifier")["meta"])
 
 
 @torch.no_grad()

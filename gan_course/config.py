@@ -6,6 +6,7 @@ their sizes, so the same notebook trains for seconds under CI and for minutes fo
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 from dataclasses import dataclass
@@ -14,6 +15,8 @@ from typing import TypeVar
 
 import numpy as np
 import torch
+
+from gan_course.validate import require_choice, require_seed
 
 T = TypeVar("T")
 
@@ -115,6 +118,14 @@ _PRECISIONS = {
 }
 
 
+def autocast(device: torch.device, precision: Precision):
+    """The context a forward pass runs in: ``torch.autocast`` to the precision's dtype, or nothing
+    for fp32."""
+    if not precision.autocast:
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=precision.dtype)
+
+
 def cpu_has_native_bf16() -> bool:
     """Whether this CPU multiplies bf16 numbers in hardware (AVX512-BF16 or AMX). There, bf16
     autocast runs a DCGAN step about 1.6x faster than fp32 (``benchmarks/bench_trainer.py
@@ -128,8 +139,7 @@ def get_precision(device: torch.device | str = "cpu", choice: str = "auto") -> P
     GPUs, fp32 on CPU and MPS. An explicit ``choice`` is honoured on CUDA; on the CPU "bf16" is
     honoured when the CPU has native bf16 (``cpu_has_native_bf16``); elsewhere only fp32.
     """
-    if choice not in PRECISION_CHOICES:
-        raise ValueError(f"precision must be one of {PRECISION_CHOICES}, got {choice!r}")
+    require_choice("precision", choice, PRECISION_CHOICES)
     device = torch.device(device)
     if device.type == "cpu" and choice == "bf16":
         if not cpu_has_native_bf16():
@@ -148,13 +158,18 @@ def get_precision(device: torch.device | str = "cpu", choice: str = "auto") -> P
 
 def seed_everything(seed: int) -> int:
     """Seed Python's ``random``, NumPy and torch (every device) so a run can be repeated."""
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
-    seed = int(seed)
+    seed = require_seed(seed)
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)  # seeds CUDA and MPS generators too
     return seed
+
+
+def torch_generator(seed: int | None, device: torch.device | str = "cpu") -> torch.Generator | None:
+    """A ``torch.Generator`` on ``device`` seeded with ``seed``, or None (the global stream) for None."""
+    if seed is None:
+        return None
+    return torch.Generator(device=device).manual_seed(require_seed(seed))
 
 
 def assets_dir() -> Path:

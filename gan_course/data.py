@@ -23,14 +23,13 @@ import struct
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
 
 from gan_course.config import assets_dir, cache_dir, get_device
 from gan_course.storage import atomic_write_bytes
-from gan_course.validate import require_positive_int
+from gan_course.validate import require_choice, require_int, require_positive_int
 
 SPLITS = ("train", "test", "all")
 SOURCES = ("auto", "bundled", "full")
@@ -60,11 +59,6 @@ _announced: set[str] = set()  # one-line notices already printed in this process
 
 class DataError(RuntimeError):
     """A data file is missing, corrupt or could not be downloaded."""
-
-
-def _check_choice(name: str, value: object, allowed: Sequence[str]) -> None:
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {value!r}")
 
 
 def _sha256(path: Path) -> str:
@@ -104,8 +98,8 @@ def mnist(
     Returns:
         ``(x, y)``: ``x`` float32 of shape (N, 1, 28, 28) in [0, 1]; ``y`` int64 of shape (N,).
     """
-    _check_choice("split", split, SPLITS)
-    _check_choice("source", source, SOURCES)
+    require_choice("split", split, SPLITS)
+    require_choice("source", source, SOURCES)
     if source == "auto":
         source = "full" if _full_cache_ok(_mnist_root()) else "bundled"
         if source == "full":
@@ -280,7 +274,7 @@ def _full_split_arrays(root: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
 # Toy distributions
 # --------------------------------------------------------------------------------------------
 
-TOY_NAMES = ("gauss1d", "mix1d", "ring8", "grid25", "spiral", "moons")
+TOY_NAMES = ("gauss1d", "mix1d", "ring8", "grid25", "spiral", "moons", "two_gaussians")
 
 
 def toy_modes(name: str) -> tuple[torch.Tensor | None, float | None]:
@@ -293,7 +287,7 @@ def toy_modes(name: str) -> tuple[torch.Tensor | None, float | None]:
     >>> centers.shape, std
     (torch.Size([8, 2]), 0.01)
     """
-    _check_choice("name", name, TOY_NAMES)
+    require_choice("name", name, TOY_NAMES)
     if name == "gauss1d":
         return torch.tensor([[2.0]]), 0.5
     if name == "mix1d":
@@ -304,7 +298,19 @@ def toy_modes(name: str) -> tuple[torch.Tensor | None, float | None]:
     if name == "grid25":
         axis = torch.tensor([-4.0, -2.0, 0.0, 2.0, 4.0])
         return torch.cartesian_prod(axis, axis), 0.05  # (25, 2)
+    if name == "two_gaussians":  # the simplest two-mode problem (notebook 06's first dashboard)
+        return torch.tensor([[-1.0, 0.0], [1.0, 0.0]]), 0.1  # (2, 2)
     return None, None
+
+
+DATASETS_2D = ("ring8", "grid25", "spiral", "moons", "two_gaussians")  # the 2-D toys (notebook 06)
+
+
+def dataset_2d(name: str, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor | None, float | None]:
+    """``n`` samples of the 2-D toy ``name`` and, for the mixtures, their modes:
+    ``(x (n, 2), centers (K, 2) or None, std or None)``."""
+    require_choice("data", name, DATASETS_2D)
+    return toy(name, n, seed=seed), *toy_modes(name)
 
 
 def toy(name: str, n: int, seed: int | None = None, device: str | torch.device | None = None) -> torch.Tensor:
@@ -316,7 +322,7 @@ def toy(name: str, n: int, seed: int | None = None, device: str | torch.device |
         seed: makes the draw repeatable; None draws from torch's global generator.
         device: where the samples go (None: CPU).
     """
-    _check_choice("name", name, TOY_NAMES)
+    require_choice("name", name, TOY_NAMES)
     n = require_positive_int("n", n)
     gen = None if seed is None else torch.Generator().manual_seed(int(seed))
     centers, std = toy_modes(name)
@@ -343,7 +349,7 @@ def toy_log_prob(name: str, x: torch.Tensor) -> torch.Tensor:
 
     Only for the Gaussian mixtures (``gauss1d``, ``mix1d``, ``ring8``, ``grid25``).
     """
-    _check_choice("name", name, TOY_NAMES)
+    require_choice("name", name, TOY_NAMES)
     centers, std = toy_modes(name)
     if centers is None:
         raise ValueError(f"name {name!r} has no closed-form density; use one of "
@@ -387,9 +393,7 @@ class DeviceSampler:
                              f"of shape {tuple(getattr(x, 'shape', ()))}")
         if y is not None and len(y) != len(x):
             raise ValueError(f"y must have one label per sample: len(x)={len(x)}, len(y)={len(y)}")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or not 0 < batch_size <= len(x):
-            raise ValueError(f"batch_size must be an int in [1, {len(x)}] (the number of samples), "
-                             f"got {batch_size!r}")
+        batch_size = require_int("batch_size", batch_size, 1, len(x))  # at most the number of samples
         self.device = x.device if device is None else get_device(device)
         self.x = x.to(self.device)
         self.y = None if y is None else y.to(self.device)

@@ -21,6 +21,9 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
+from gan_course.validate import (require_choice, require_in_range, require_int, require_nonnegative_number,
+                                 require_positive_number)
+
 DLoss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (real, fake) -> scalar
 GLoss = Callable[[torch.Tensor], torch.Tensor]  # fake -> scalar
 
@@ -302,10 +305,8 @@ def dirac_gan_field(theta: torch.Tensor, psi: torch.Tensor, loss: str = "minimax
     >>> [round(v.item(), 3) for v in dirac_gan_field(torch.tensor(1.0), torch.tensor(0.0))]
     [0.0, -0.5]
     """
-    if loss not in ("minimax", "nonsaturating"):
-        raise ValueError(f"loss must be 'minimax' or 'nonsaturating', got {loss!r}")
-    if not gp_weight >= 0:
-        raise ValueError(f"gp_weight must be >= 0, got {gp_weight!r}")
+    require_choice("loss", loss, ("minimax", "nonsaturating"))
+    require_nonnegative_number("gp_weight", gp_weight)
     t = psi * theta  # the logit of the fake point
     d_psi = -theta * torch.sigmoid(t) - gp_weight * psi
     d_theta = psi * torch.sigmoid(t if loss == "minimax" else -t)
@@ -327,12 +328,9 @@ def dirac_gan_trajectory(theta0: float, psi0: float, lr: float = 0.1, steps: int
     >>> dirac_gan_trajectory(1.0, 0.0, steps=3).shape
     torch.Size([4, 2])
     """
-    if mode not in ("simultaneous", "alternating"):
-        raise ValueError(f"mode must be 'simultaneous' or 'alternating', got {mode!r}")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-        raise ValueError(f"steps must be a non-negative int, got {steps!r}")
-    if not lr > 0:
-        raise ValueError(f"lr must be positive, got {lr!r}")
+    require_choice("mode", mode, ("simultaneous", "alternating"))
+    steps = require_int("steps", steps, 0)
+    require_positive_number("lr", lr)
     theta, psi = torch.tensor(float(theta0), dtype=torch.float64), torch.tensor(float(psi0), dtype=torch.float64)
     path = [torch.stack([theta, psi])]
     for _ in range(steps):
@@ -361,10 +359,7 @@ def equilibrium_value() -> float:
 
 
 def _check_smoothing(smoothing: object) -> float:
-    if isinstance(smoothing, bool) or not isinstance(smoothing, (int, float)) or not 0 <= smoothing < 1:
-        raise ValueError(f"smoothing must be a number in [0, 1) (the real target is 1 - smoothing), "
-                         f"got {smoothing!r}")
-    return float(smoothing)
+    return require_in_range("smoothing", smoothing, 0, 1, include_high=False)  # the real target is 1 - smoothing
 
 
 def smoothed_d_loss(real: torch.Tensor, fake: torch.Tensor, smoothing: float = 0.1) -> torch.Tensor:

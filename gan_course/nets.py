@@ -15,10 +15,14 @@ The generator carries ``latent_dim`` (and ``num_classes``), which the trainer re
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
+from typing import Callable
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from gan_course.validate import require_choice, require_int
 
 ACTIVATIONS = {
     "relu": nn.ReLU,
@@ -44,12 +48,6 @@ def eval_mode(*modules: nn.Module):
             m.train(mode)
 
 
-def _positive_int(name: str, value: object, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return value
-
-
 def _check_labels(y: torch.Tensor | None, num_classes: int | None, batch: int, owner: str) -> torch.Tensor | None:
     """Labels (B,) of a conditional network as int64; errors when y is missing, extra or out of range."""
     if num_classes is None:
@@ -70,13 +68,11 @@ def _check_labels(y: torch.Tensor | None, num_classes: int | None, batch: int, o
 
 def make_activation(name: str) -> nn.Module:
     """A fresh activation module for a name in ``ACTIVATIONS``."""
-    if name not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {', '.join(map(repr, ACTIVATIONS))}; got {name!r}")
-    return ACTIVATIONS[name]()
+    return ACTIVATIONS[require_choice("activation", name, tuple(ACTIVATIONS))]()
 
 
 def _check_classes(num_classes: int | None) -> int | None:
-    return None if num_classes is None else _positive_int("num_classes", num_classes, 2)
+    return None if num_classes is None else require_int("num_classes", num_classes, 2)
 
 
 def _one_hot(y: torch.Tensor | None, num_classes: int | None, batch: int, owner: str) -> torch.Tensor | None:
@@ -120,10 +116,10 @@ class MLPGenerator(nn.Module):
                  activation: str = "relu", num_classes: int | None = None,
                  out_activation: str | None = None) -> None:
         super().__init__()
-        self.latent_dim = _positive_int("latent_dim", latent_dim)
-        self.out_dim = _positive_int("out_dim", out_dim)
-        _positive_int("width", width)
-        _positive_int("depth", depth, 0)
+        self.latent_dim = require_int("latent_dim", latent_dim)
+        self.out_dim = require_int("out_dim", out_dim)
+        require_int("width", width)
+        require_int("depth", depth, 0)
         self.num_classes = _check_classes(num_classes)
         if out_activation not in (None, "tanh"):
             raise ValueError(f"out_activation must be None or 'tanh', got {out_activation!r}")
@@ -165,10 +161,10 @@ class MLPDiscriminator(nn.Module):
     def __init__(self, in_dim: int = 1, width: int = 64, depth: int = 2, activation: str = "leaky_relu",
                  spectral_norm: bool = False, pack: int = 1, num_classes: int | None = None) -> None:
         super().__init__()
-        self.in_dim = _positive_int("in_dim", in_dim)
-        _positive_int("width", width)
-        _positive_int("depth", depth, 0)
-        self.pack = _positive_int("pack", pack)
+        self.in_dim = require_int("in_dim", in_dim)
+        require_int("width", width)
+        require_int("depth", depth, 0)
+        self.pack = require_int("pack", pack)
         self.num_classes = _check_classes(num_classes)
         self.net = mlp((in_dim + (num_classes or 0)) * pack, 1, width, depth, activation, spectral_norm)
 
@@ -242,13 +238,11 @@ class DCGANGenerator(nn.Module):
     def __init__(self, latent_dim: int = 64, width: int = 64, num_classes: int | None = None,
                  channels: int = 1, upsample: str = "transposed") -> None:
         super().__init__()
-        self.latent_dim = _positive_int("latent_dim", latent_dim)
-        self.width = _positive_int("width", width)
-        self.channels = _positive_int("channels", channels)
+        self.latent_dim = require_int("latent_dim", latent_dim)
+        self.width = require_int("width", width)
+        self.channels = require_int("channels", channels)
         self.num_classes = _check_classes(num_classes)
-        if upsample not in UPSAMPLING:
-            raise ValueError(f"upsample must be one of {', '.join(map(repr, UPSAMPLING))}; got {upsample!r}")
-        self.upsample = upsample
+        self.upsample = require_choice("upsample", upsample, UPSAMPLING)
         embed_dim = 0
         if num_classes is not None:
             embed_dim = min(latent_dim, 32)
@@ -302,13 +296,10 @@ class DCGANDiscriminator(nn.Module):
     def __init__(self, width: int = 64, num_classes: int | None = None, conditioning: str = "concat",
                  spectral_norm: bool = False, batch_norm: bool = False, channels: int = 1) -> None:
         super().__init__()
-        self.width = _positive_int("width", width)
-        self.channels = _positive_int("channels", channels)
+        self.width = require_int("width", width)
+        self.channels = require_int("channels", channels)
         self.num_classes = _check_classes(num_classes)
-        if conditioning not in CONDITIONING:
-            raise ValueError(f"conditioning must be one of {', '.join(map(repr, CONDITIONING))}; "
-                             f"got {conditioning!r}")
-        self.conditioning = conditioning
+        self.conditioning = require_choice("conditioning", conditioning, CONDITIONING)
         init = dcgan_init  # before spectral norm, which then normalises the initial weights
         sn = (lambda m: nn.utils.parametrizations.spectral_norm(init(m))) if spectral_norm else init
         label_plane = num_classes is not None and conditioning == "concat"
@@ -341,3 +332,84 @@ class DCGANDiscriminator(nn.Module):
         if y is not None and self.conditioning == "projection":
             logits = logits + (self.embed(y).to(h.dtype) * h).sum(dim=1)  # (B,)
         return logits
+
+
+# --------------------------------------------------------------------------------------------
+# Noise, and network specs: what a recipe says about its two networks
+# --------------------------------------------------------------------------------------------
+
+NOISE = ("gaussian", "uniform")  # the latent distributions the toy GANs know
+
+
+def gaussian_latent(latent_dim: int) -> Callable[[int, torch.Generator], torch.Tensor]:
+    r"""The default latent sampler :math:`z \sim \mathcal N(0, I_{latent\_dim})`."""
+    def sample(n: int, generator: torch.Generator) -> torch.Tensor:
+        return torch.randn(n, latent_dim, generator=generator, device=generator.device)
+    return sample
+
+
+def latent_sampler(noise: str, latent_dim: int) -> Callable[[int, torch.Generator], torch.Tensor]:
+    r"""z ~ N(0, I) (``"gaussian"``) or z ~ U[-1, 1]^latent_dim (``"uniform"``): ``f(n, generator) -> z``."""
+    if require_choice("noise", noise, NOISE) == "gaussian":
+        return gaussian_latent(latent_dim)
+    return lambda n, gen: 2 * torch.rand(n, latent_dim, generator=gen, device=gen.device) - 1
+
+
+@dataclass(frozen=True)
+class MLPSpec:
+    """Both players of a toy GAN: MLPs of the same width and depth (notebooks 05-06)."""
+
+    latent_dim: int = 1  # size of z
+    width: int = 64  # hidden units per layer, both players
+    depth: int = 2  # hidden layers, both players
+    noise: str = "gaussian"  # the latent distribution, one of NOISE
+    spectral_norm: bool = False  # spectral normalisation of the discriminator's layers
+    pack: int = 1  # PacGAN: samples the discriminator sees at once
+
+    def __post_init__(self) -> None:
+        for name, minimum in (("latent_dim", 1), ("width", 1), ("depth", 0), ("pack", 1)):
+            object.__setattr__(self, name, require_int(name, getattr(self, name), minimum))
+        require_choice("noise", self.noise, NOISE)
+
+    def build(self, data_dim: int) -> tuple[MLPGenerator, MLPDiscriminator]:
+        """``(generator, discriminator)`` for samples of ``data_dim`` numbers (weights from the
+        current torch seed, the generator's first)."""
+        generator = MLPGenerator(self.latent_dim, data_dim, self.width, self.depth)
+        discriminator = MLPDiscriminator(data_dim, self.width, self.depth, spectral_norm=self.spectral_norm,
+                                         pack=self.pack)
+        return generator, discriminator
+
+    def latent_sampler(self) -> Callable[[int, torch.Generator], torch.Tensor]:
+        """The sampler of z this spec's generator reads."""
+        return latent_sampler(self.noise, self.latent_dim)
+
+
+@dataclass(frozen=True)
+class DCGANSpec:
+    """Both players of an image GAN on 28x28 digits (notebooks 07-09)."""
+
+    latent_dim: int = 64  # size of z
+    width_g: int = 64  # generator channels (DCGANGenerator width)
+    width_d: int = 64  # discriminator channels (DCGANDiscriminator width)
+    conditional: bool = False  # feed the digit label to both players
+    conditioning: str = "concat"  # how D reads the label: "concat" (an input plane) or "projection"
+    spectral_norm: bool = False  # spectral norm on D's layers
+    upsample: str = "transposed"  # "transposed" (DCGAN) or "resize" (no checkerboard)
+
+    def __post_init__(self) -> None:
+        for name in ("latent_dim", "width_g", "width_d"):
+            object.__setattr__(self, name, require_int(name, getattr(self, name)))
+        require_choice("conditioning", self.conditioning, CONDITIONING)
+        require_choice("upsample", self.upsample, UPSAMPLING)
+
+    @property
+    def num_classes(self) -> int | None:
+        """10 for a conditional model, else None."""
+        return 10 if self.conditional else None
+
+    def build(self) -> tuple[DCGANGenerator, DCGANDiscriminator]:
+        """``(generator, discriminator)`` (weights from the current torch seed, the generator's first)."""
+        generator = DCGANGenerator(self.latent_dim, self.width_g, self.num_classes, upsample=self.upsample)
+        discriminator = DCGANDiscriminator(self.width_d, self.num_classes, self.conditioning,
+                                           spectral_norm=self.spectral_norm)
+        return generator, discriminator

@@ -20,13 +20,15 @@ from typing import Any, Callable, Sequence
 import torch
 
 from gan_course import recipes
-from gan_course.train import NonFiniteLossError, TrainerConfig
-from gan_course.validate import require_positive_int
+from gan_course.loop import NonFiniteLossError
+from gan_course.nets import DCGANSpec
+from gan_course.train import TrainerConfig
+from gan_course.validate import require_choice, require_positive_int
 
-BOTH_LRS = "lr"  # a grid key that sets lr_d and lr_g together
-_RECIPE_FIELDS = tuple(f.name for f in dataclasses.fields(recipes.ImageRecipe))
-_TRAINER_FIELDS = tuple(f.name for f in dataclasses.fields(TrainerConfig) if f.name not in ("seed", "device"))
-SWEEP_KEYS = (BOTH_LRS,) + _RECIPE_FIELDS + tuple(f for f in _TRAINER_FIELDS if f not in _RECIPE_FIELDS)
+# grid keys that set both players at once: "lr" (lr_d and lr_g), "optimizer" (optimizer_d and optimizer_g)
+BOTH_PLAYERS = {"lr": ("lr_d", "lr_g"), "optimizer": ("optimizer_d", "optimizer_g")}
+SWEEP_KEYS = (tuple(BOTH_PLAYERS) + tuple(f.name for f in dataclasses.fields(DCGANSpec))
+              + tuple(f.name for f in dataclasses.fields(TrainerConfig) if f.name not in ("seed", "device")))
 
 
 # --------------------------------------------------------------------------------------------
@@ -48,23 +50,22 @@ def grid_settings(grid: dict[str, Sequence[Any]]) -> list[dict[str, Any]]:
             raise ValueError(f"grid key {key!r} is not a setting; allowed: {', '.join(SWEEP_KEYS)}")
         if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or len(values) == 0:
             raise ValueError(f"grid[{key!r}] must be a non-empty list of values, got {values!r}")
-    if BOTH_LRS in grid and ({"lr_d", "lr_g"} & grid.keys()):
-        raise ValueError("grid sets 'lr' (both learning rates) and also 'lr_d' or 'lr_g'; use one or the other")
+    for both, pair in BOTH_PLAYERS.items():
+        if both in grid and set(pair) & grid.keys():
+            raise ValueError(f"grid sets {both!r} (both players) and also {' or '.join(map(repr, pair))}; "
+                             "use one or the other")
     keys = list(grid)
     return [dict(zip(keys, combo)) for combo in itertools.product(*(grid[k] for k in keys))]
 
 
-def _build(kind: str, recipe: recipes.ImageRecipe, setting: dict[str, Any]) -> tuple[recipes.ImageRecipe, dict]:
-    """Split a setting into recipe changes (``dataclasses.replace``) and ``TrainerConfig`` overrides."""
+def _build(recipe: recipes.ImageRecipe, setting: dict[str, Any]) -> recipes.ImageRecipe:
+    """The recipe with one grid setting applied (a both-players key sets the pair)."""
     changes = dict(setting)
-    if BOTH_LRS in changes:
-        lr = changes.pop(BOTH_LRS)
-        changes.update(lr_d=lr, lr_g=lr)
-    if "betas" in changes:
-        changes["betas"] = tuple(changes["betas"])
-    recipe_changes = {k: v for k, v in changes.items() if k in _RECIPE_FIELDS}
-    overrides = {k: v for k, v in changes.items() if k not in _RECIPE_FIELDS}
-    return dataclasses.replace(recipe, **recipe_changes), overrides
+    for both, pair in BOTH_PLAYERS.items():
+        if both in changes:
+            value = changes.pop(both)
+            changes.update({name: value for name in pair})
+    return recipe.replace(**changes)
 
 
 def _tail_mean(values: list[float], tail: int) -> float:
@@ -82,9 +83,10 @@ def sweep(kind: str, grid: dict[str, Sequence[Any]], steps: int, seed: int = 0, 
 
     Args:
         kind: the image recipe to start from: "dcgan", "cgan" or "wgan-gp".
-        grid: ``{setting: [values]}``; a setting is an ``ImageRecipe`` field (``lr_d``, ``d_steps``,
-            ``gp_weight``, ``clip_value``, ``loss``, ``width_d`` ...), a ``TrainerConfig`` field
-            (``optimizer``, ``precision``), or ``"lr"`` for both learning rates at once.
+        grid: ``{setting: [values]}``; a setting is a field of the recipe's network spec
+            (``width_d``, ``spectral_norm`` ...) or of its ``TrainerConfig`` (``lr_d``, ``d_steps``,
+            ``gp_weight``, ``clip_value``, ``loss``, ``precision`` ...), or ``"lr"`` / ``"optimizer"``
+            for both players at once.
         steps: generator updates per run (each one after ``d_steps`` critic updates).
         seed: the seed of every run.
         device: where to train ("auto" picks the GPU when there is one).
@@ -100,8 +102,7 @@ def sweep(kind: str, grid: dict[str, Sequence[Any]], steps: int, seed: int = 0, 
         ``d_loss`` and ``g_loss`` (means over the tail), ``diverged`` (a NaN/inf loss stopped the
         run), what ``evaluate`` returned, and ``samples`` (num_samples, 1, 28, 28) in [-1, 1].
     """
-    if kind not in recipes.IMAGE_RECIPES:
-        raise ValueError(f"kind must be one of {', '.join(map(repr, recipes.KINDS))}; got {kind!r}")
+    require_choice("kind", kind, recipes.KINDS)
     settings = grid_settings(grid)
     require_positive_int("steps", steps)
     require_positive_int("num_samples", num_samples)
@@ -109,12 +110,11 @@ def sweep(kind: str, grid: dict[str, Sequence[Any]], steps: int, seed: int = 0, 
     if evaluate is not None and not callable(evaluate):
         raise ValueError(f"evaluate must be a function trainer -> number or dict, or None; got {type(evaluate).__name__}")
     base = recipe or recipes.IMAGE_RECIPES[kind]
-    if base.conditional and num_samples % 10:
+    if base.net.conditional and num_samples % 10:
         raise ValueError(f"num_samples must be a multiple of 10 for a conditional model, got {num_samples}")
     results = []
     for setting in settings:
-        r, overrides = _build(kind, base, setting)
-        trainer = recipes.image_trainer(kind, seed=seed, device=device, recipe=r, **overrides)
+        trainer = recipes.image_trainer(kind, seed=seed, device=device, recipe=_build(base, setting))
         start = time.perf_counter()
         try:
             trainer.fit(steps=steps, progress=False)

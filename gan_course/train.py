@@ -1,4 +1,4 @@
-"""The one GAN trainer of the course, and the small pieces of training machinery it is made of.
+"""The one GAN trainer of the course.
 
 ``GANTrainer`` alternates ``d_steps`` discriminator updates with one generator update; every
 GAN in the course is this loop with a different loss, network or condition::
@@ -7,14 +7,13 @@ GAN in the course is this loop with a different loss, network or condition::
     trainer.fit(steps=2000)
     trainer.save("run/checkpoint.pt")
 
-The reusable machinery (``fit_loop`` with its progress bar, time budget and interrupt handling,
-``check_finite``, ``save_checkpoint`` / ``load_checkpoint``) is kept apart from the GAN, so other
-trainers (the VAE) use the same pieces.
+Its hyperparameters are one ``TrainerConfig``; the reusable machinery (``fit_loop``, the NaN
+guard, learning-rate schedules, optimizers by name) lives in :mod:`gan_course.loop` and the
+checkpoint format in :mod:`gan_course.checkpoints`, shared with the VAE and the classifier.
 """
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import dataclasses
 import json
@@ -25,146 +24,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
-import numpy as np
 import torch
 import torch.nn as nn
 
-from gan_course import nets, storage
-from gan_course.config import get_device, get_precision
+from gan_course import checkpoints, nets
+from gan_course.checkpoints import check_state_dict_matches
+from gan_course.config import autocast, get_device, get_precision
 from gan_course.data import DeviceSampler
+from gan_course.loop import (OPTIMIZERS, LRSchedule, NonFiniteLossError, check_finite, cosine_decay, fit_loop,
+                             linear_decay, make_optimizer)
 from gan_course.losses import LOSS_NAMES, GANLoss, get_loss, gradient_penalty, r1_penalty
-from gan_course.validate import require_nonnegative_number, require_positive_int
+from gan_course.nets import gaussian_latent
+from gan_course.validate import (require_choice, require_in_range, require_nonnegative_number,
+                                 require_positive_int, require_positive_number, require_seed)
 
-OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
 HISTORY_KEYS = ("step", "d_loss", "g_loss", "d_real", "d_fake", "grad_norm_d", "grad_norm_g", "time")
-CHECKPOINT_FORMAT = 1
-
-
-class NonFiniteLossError(FloatingPointError):
-    """A loss or gradient became NaN/inf; the networks keep their last good state."""
-
-
-# --------------------------------------------------------------------------------------------
-# Reusable machinery
-# --------------------------------------------------------------------------------------------
-
-
-def check_finite(values: dict[str, float], step: int, hint: str = "") -> None:
-    """Raise ``NonFiniteLossError`` naming the first NaN/inf entry of ``values``."""
-    for name, value in values.items():
-        if not math.isfinite(value):
-            raise NonFiniteLossError(
-                f"{name} became {value} at step {step}; training stopped and the networks keep "
-                f"their last good state (before this update). {hint}".strip())
-
-
-def fit_loop(step_fn: Callable[[], Any], steps: int | None = None, seconds: float | None = None,
-             progress: bool = True, callbacks: Sequence[Callable[[], Any]] = (),
-             desc: str = "training", postfix: Callable[[], dict] | None = None) -> tuple[int, bool]:
-    """Call ``step_fn`` until ``steps`` calls are done or ``seconds`` have passed.
-
-    Each call is followed by every callback. A ``KeyboardInterrupt`` (the stop button in
-    Jupyter, or raised by a callback) ends the loop between two steps, quietly: the caller's
-    state is consistent and calling again continues.
-
-    Args:
-        step_fn: one unit of work.
-        steps: how many calls at most (None: no limit).
-        seconds: wall-clock budget (None: no limit). At least one of the two must be given.
-        progress: show a ``tqdm.auto`` bar.
-        callbacks: called with no argument after each step.
-        desc: the bar's label.
-        postfix: returns a dict shown on the bar (read every few steps).
-
-    Returns:
-        ``(steps done, interrupted)``.
-    """
-    if steps is None and seconds is None:
-        raise ValueError("give steps or seconds (or both), got neither")
-    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps <= 0):
-        raise ValueError(f"steps must be a positive int, got {steps!r}")
-    if seconds is not None and not (isinstance(seconds, (int, float)) and seconds > 0):
-        raise ValueError(f"seconds must be a positive number, got {seconds!r}")
-    bar = _progress_bar(steps, progress, desc)
-    start, done, interrupted = time.perf_counter(), 0, False
-    try:
-        while (steps is None or done < steps) and (seconds is None or time.perf_counter() - start < seconds):
-            step_fn()
-            done += 1
-            if bar is not None:
-                bar.update(1)
-                if postfix is not None and done % 10 == 0:
-                    bar.set_postfix(postfix(), refresh=False)
-            for callback in callbacks:
-                callback()
-    except KeyboardInterrupt:
-        interrupted = True
-        print(f"Interrupted after {done} steps; the state is consistent, call fit again to go on.")
-    finally:
-        if bar is not None:
-            bar.close()
-    return done, interrupted
-
-
-def _progress_bar(total: int | None, enabled: bool, desc: str):
-    if not enabled:
-        return None
-    from tqdm.auto import tqdm  # tqdm is a dependency; imported late to keep imports light
-
-    return tqdm(total=total, desc=desc, leave=False)
-
-
-def save_checkpoint(state: dict, path: str | os.PathLike) -> Path:
-    """Write a checkpoint dict atomically (a reader never sees half a file)."""
-    return storage.atomic_torch_save(state, path)
-
-
-def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
-    """Read a checkpoint dict safely: ``torch.load(weights_only=True)`` runs no pickled code."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}")
-    state = torch.load(path, map_location=map_location, weights_only=True)
-    if not isinstance(state, dict):
-        raise ValueError(f"{path} is not a course checkpoint (it holds a {type(state).__name__})")
-    return state
-
-
-def check_state_dict_matches(module: nn.Module, state: dict, what: str) -> None:
-    """Raise a ``ValueError`` listing how ``state`` differs from ``module``'s parameters."""
-    own = module.state_dict()
-    missing = sorted(set(own) - set(state))
-    unexpected = sorted(set(state) - set(own))
-    shapes = [f"{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
-              for k in own if k in state and tuple(state[k].shape) != tuple(own[k].shape)]
-    if missing or unexpected or shapes:
-        parts = ([f"missing {missing[:5]}"] if missing else []) + \
-                ([f"unexpected {unexpected[:5]}"] if unexpected else []) + shapes[:5]
-        raise ValueError(f"this checkpoint was saved from a different {what} architecture; nothing "
-                         f"was loaded. Differences: {'; '.join(parts)}")
-
-
-def make_optimizer(name: str, params, lr: float, betas: tuple[float, float],
-                   device: torch.device) -> torch.optim.Optimizer:
-    """An optimizer by name; Adam(W) is fused on CUDA and multi-tensor (foreach) elsewhere."""
-    params = list(params)
-    if name in ("adam", "adamw"):
-        cls = torch.optim.Adam if name == "adam" else torch.optim.AdamW
-        fast_path = {"fused": True} if device.type == "cuda" else {"foreach": True}
-        return cls(params, lr=lr, betas=betas, **fast_path)
-    if name == "rmsprop":
-        return torch.optim.RMSprop(params, lr=lr, foreach=True)
-    if name == "sgd":
-        return torch.optim.SGD(params, lr=lr, foreach=True)
-    raise ValueError(f"optimizer must be one of {', '.join(map(repr, OPTIMIZERS))}; got {name!r}")
-
-
-def gaussian_latent(latent_dim: int) -> Callable[[int, torch.Generator], torch.Tensor]:
-    r"""The default latent sampler :math:`z \sim \mathcal N(0, I_{latent\_dim})`."""
-    def sample(n: int, generator: torch.Generator) -> torch.Tensor:
-        return torch.randn(n, latent_dim, generator=generator, device=generator.device)
-    return sample
-
 
 # --------------------------------------------------------------------------------------------
 # The GAN trainer
@@ -173,45 +47,47 @@ def gaussian_latent(latent_dim: int) -> Callable[[int, torch.Generator], torch.T
 
 @dataclass(frozen=True)
 class TrainerConfig:
-    """Hyperparameters of a GAN run (vary them with ``dataclasses.replace``)."""
+    """Hyperparameters of a GAN run (vary them with ``dataclasses.replace``).
+
+    Numbers are checked and normalised on creation (a NumPy integer becomes an int, betas a
+    tuple), so a config that exists is a valid one.
+    """
 
     loss: str = "nonsaturating"  # a name in losses.LOSS_NAMES, or "custom" for a pair of functions
     d_steps: int = 1  # discriminator updates per generator update (k in Goodfellow et al.)
-    lr_d: float = 2e-4  # discriminator learning rate
+    lr_d: float = 2e-4  # discriminator learning rate (2e-4: Radford et al., 2016)
     lr_g: float = 2e-4  # generator learning rate
-    optimizer: str = "adam"  # one of OPTIMIZERS, used for both players
+    optimizer_d: str = "adam"  # the discriminator's optimizer, one of loop.OPTIMIZERS
+    optimizer_g: str = "adam"  # the generator's optimizer
     betas: tuple[float, float] = (0.5, 0.999)  # Adam's (beta1, beta2); beta1=0.5 as in DCGAN
     batch_size: int = 64  # samples per minibatch, real and fake alike
     gp_weight: float = 10.0  # weight of the gradient penalty (only for losses that use it)
     r1_weight: float = 0.0  # gamma > 0: add gamma/2 * R1 (D's squared gradient norm at real data)
     clip_value: float = 0.0  # > 0: clamp D's weights to [-c, c] after each update (the original WGAN)
     ema: float = 0.0  # > 0: sample from an exponential moving average of G's weights with this decay
+    lr_decay: float = 0.0  # > 0: in fit(steps=T) both lrs fall linearly to 5 % over the last lr_decay*T steps
     seed: int = 0  # seeds the sampler and the latent generator
     device: str = "auto"  # "auto" picks CUDA, then MPS, then CPU
     precision: str = "auto"  # "auto", "fp32", "bf16" or "fp16" (the last two only on CUDA)
 
     def __post_init__(self) -> None:
-        if self.loss not in LOSS_NAMES + ("custom",):
-            raise ValueError(f"loss must be one of {', '.join(map(repr, LOSS_NAMES))}; got {self.loss!r}")
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {', '.join(map(repr, OPTIMIZERS))}; "
-                             f"got {self.optimizer!r}")
+        fix = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731  (frozen)
+        require_choice("loss", self.loss, LOSS_NAMES + ("custom",))
+        require_choice("optimizer_d", self.optimizer_d, OPTIMIZERS)
+        require_choice("optimizer_g", self.optimizer_g, OPTIMIZERS)
         for name in ("d_steps", "batch_size"):
-            value = getattr(self, name)
-            require_positive_int(name, value)
+            fix(name, require_positive_int(name, getattr(self, name)))
         for name in ("lr_d", "lr_g"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 \
-                    or not math.isfinite(value):
-                raise ValueError(f"{name} must be a positive number, got {value!r}")
-        if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
-            raise ValueError(f"betas must be two numbers in [0, 1), got {self.betas!r}")
+            fix(name, require_positive_number(name, getattr(self, name)))
+        betas = self.betas
+        if isinstance(betas, (str, bytes)) or not hasattr(betas, "__len__") or len(betas) != 2:
+            raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r}")
+        fix("betas", tuple(require_in_range("betas", b, 0, 1, include_high=False) for b in betas))
         for name in ("gp_weight", "r1_weight", "clip_value"):
-            require_nonnegative_number(name, getattr(self, name))
-        if isinstance(self.ema, bool) or not isinstance(self.ema, (int, float)) or not 0 <= self.ema < 1:
-            raise ValueError(f"ema must be a number in [0, 1), got {self.ema!r}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
-            raise ValueError(f"seed must be a non-negative int, got {self.seed!r}")
+            fix(name, require_nonnegative_number(name, getattr(self, name)))
+        fix("ema", require_in_range("ema", self.ema, 0, 1, include_high=False))
+        fix("lr_decay", require_in_range("lr_decay", self.lr_decay, 0, 1))
+        fix("seed", require_seed(self.seed))
 
 
 class GANTrainer:
@@ -255,8 +131,6 @@ class GANTrainer:
         if unknown:
             raise ValueError(f"unknown trainer options {sorted(unknown)}; allowed: "
                              f"{[f.name for f in dataclasses.fields(TrainerConfig)]}")
-        if "betas" in overrides:
-            overrides["betas"] = tuple(overrides["betas"])
         self.config = dataclasses.replace(base, loss=self.loss.name if self.loss.name in LOSS_NAMES
                                           else "custom", **overrides)
         cfg = self.config
@@ -278,8 +152,8 @@ class GANTrainer:
         self._d_has_batch_norm = any(isinstance(m, nn.modules.batchnorm._BatchNorm)
                                      for m in self.discriminator.modules())
         self.callbacks = list(callbacks)
-        self.opt_d = make_optimizer(cfg.optimizer, self.discriminator.parameters(), cfg.lr_d, cfg.betas, self.device)
-        self.opt_g = make_optimizer(cfg.optimizer, self.generator.parameters(), cfg.lr_g, cfg.betas, self.device)
+        self.opt_d = self._make_optimizer("d")
+        self.opt_g = self._make_optimizer("g")
         self.scaler_d = torch.amp.GradScaler(self.device.type, enabled=self.precision.use_scaler)
         self.scaler_g = torch.amp.GradScaler(self.device.type, enabled=self.precision.use_scaler)
         self.history: dict[str, list[float]] = {key: [] for key in HISTORY_KEYS}
@@ -320,10 +194,16 @@ class GANTrainer:
 
     # ---- one update of one player ------------------------------------------------------------
 
-    def _autocast(self):
-        if not self.precision.autocast:
-            return contextlib.nullcontext()
-        return torch.autocast(self.device.type, dtype=self.precision.dtype)
+    def _make_optimizer(self, player: str) -> torch.optim.Optimizer:
+        """A fresh optimizer for ``player`` ("d" or "g") as the config names it, at its learning rate."""
+        net = self.discriminator if player == "d" else self.generator
+        cfg = self.config
+        return make_optimizer(getattr(cfg, f"optimizer_{player}"), net.parameters(), getattr(cfg, f"lr_{player}"),
+                              cfg.betas, self.device)
+
+    def autocast(self):
+        """The context the networks run forward in: autocast to the trainer's precision, or nothing."""
+        return autocast(self.device, self.precision)
 
     def _next_batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         batch = next(self.sampler)
@@ -377,10 +257,10 @@ class GANTrainer:
         """
         x, y = self._next_batch()
         z = self._sample_z(x.shape[0])
-        with torch.set_grad_enabled(keep_fake), self._autocast():
+        with torch.set_grad_enabled(keep_fake), self.autocast():
             x_fake_graph = self._call(self.generator, z, y)
         x_fake = x_fake_graph.detach()  # the generator does not move here
-        with self._autocast():
+        with self.autocast():
             real, fake = self._d_logits(x, x_fake, y)  # (B,) logits each
             loss = self.loss.d_loss(real.float(), fake.float())
         if self.loss.gradient_penalty and self.config.gp_weight > 0:  # in fp32: second derivatives
@@ -419,13 +299,13 @@ class GANTrainer:
             n = self.config.batch_size
             z = self._sample_z(n)
             y = self._fake_labels(n)
-            with self._autocast():
+            with self.autocast():
                 x_fake = self._call(self.generator, z, y)
         else:
             x_fake, y = kept
         self.discriminator.requires_grad_(False)  # no gradients for D's weights: faster
         try:
-            with self._autocast():
+            with self.autocast():
                 fake = self._call(self.discriminator, x_fake, y)
                 loss = self.loss.g_loss(fake.float())
             values = self._update(loss, self.generator, self.opt_g, self.scaler_g,
@@ -499,29 +379,56 @@ class GANTrainer:
     def fit(self, steps: int | None = None, seconds: float | None = None, progress: bool = True) -> dict:
         """Run ``step()`` for ``steps`` steps or ``seconds`` of wall time, whichever ends first.
 
-        The stop button (KeyboardInterrupt) ends training between two steps; call ``fit``
-        again to continue. Returns ``history``.
+        With ``config.lr_decay > 0`` both learning rates fall linearly to 5 % of their value over
+        the last ``lr_decay * steps`` steps of this call (sharper samples at the end), and are
+        put back when it returns; that needs ``steps``. The stop button (KeyboardInterrupt) ends
+        training between two steps; call ``fit`` again to continue. Returns ``history``.
         """
+        schedule = None
+        if self.config.lr_decay > 0:
+            if steps is None:
+                raise ValueError(f"lr_decay={self.config.lr_decay} needs a step count to decay over: call "
+                                 "fit(steps=...), or set lr_decay=0 for a time budget alone")
+            schedule = LRSchedule([self.opt_d, self.opt_g], linear_decay(self.config.lr_decay), steps)
+        done = 0
+
+        def one_step() -> None:
+            nonlocal done
+            if schedule is not None:
+                schedule.apply(done)
+            self.step()
+            done += 1
+
         callbacks = [lambda cb=cb: cb(self) for cb in self.callbacks]
         last = lambda: {k: f"{self.history[k][-1]:.3f}" for k in ("d_loss", "g_loss")}  # noqa: E731
-        _, self.interrupted = fit_loop(self.step, steps, seconds, progress, callbacks, "GAN", last)
+        try:
+            _, self.interrupted = fit_loop(one_step, steps, seconds, progress, callbacks, "GAN", last)
+        finally:
+            if schedule is not None:
+                schedule.restore()
         return self.history
 
+    LIVE = ("loss", "lr_d", "lr_g", "d_steps", "gp_weight", "r1_weight", "clip_value", "optimizer_d", "optimizer_g")
+
     def update(self, **changes: Any) -> TrainerConfig:
-        """Change hyperparameters between steps (the dashboards' sliders): ``loss``, ``lr_d``,
-        ``lr_g``, ``d_steps``, ``gp_weight``, ``r1_weight``, ``clip_value``. The networks and optimizer
-        states are kept."""
-        allowed = {"loss", "lr_d", "lr_g", "d_steps", "gp_weight", "r1_weight", "clip_value"}
-        if set(changes) - allowed:
-            raise ValueError(f"update() can change {sorted(allowed)}, got {sorted(set(changes) - allowed)}")
+        """Change hyperparameters between steps (the dashboards' controls): the ``LIVE`` fields.
+
+        The networks are kept. A new learning rate reaches the optimizer in place (its state,
+        e.g. Adam's moments, is kept); a new ``optimizer_d``/``optimizer_g`` gives that player a
+        fresh optimizer at its learning rate. Everything is validated before anything changes.
+        """
+        if set(changes) - set(self.LIVE):
+            raise ValueError(f"update() can change {sorted(self.LIVE)}, got {sorted(set(changes) - set(self.LIVE))}")
         new = dataclasses.replace(self.config, **changes)  # validates
-        if "loss" in changes:
-            self.loss = get_loss(changes["loss"])
+        loss = get_loss(changes["loss"]) if "loss" in changes else self.loss
+        self.config, self.loss = new, loss
+        for player in ("d", "g"):
+            if f"optimizer_{player}" in changes:
+                setattr(self, f"opt_{player}", self._make_optimizer(player))
         for group in self.opt_d.param_groups:
             group["lr"] = new.lr_d
         for group in self.opt_g.param_groups:
             group["lr"] = new.lr_g
-        self.config = new
         return new
 
     # ---- sampling ------------------------------------------------------------------------------
@@ -535,7 +442,7 @@ class GANTrainer:
         z = self.latent_sampler(n, gen).to(self.device)
         if y is None and self.num_classes is not None:
             y = torch.arange(n, device=self.device) % self.num_classes
-        with self._autocast():
+        with self.autocast():
             return self._call(self.sampling_generator, z, y).float()
 
     # ---- checkpoints ---------------------------------------------------------------------------
@@ -548,7 +455,7 @@ class GANTrainer:
             rng["torch_cuda"] = torch.cuda.get_rng_state_all()
         if hasattr(self.sampler, "state_dict"):
             rng["sampler"] = self.sampler.state_dict()
-        return {"format": CHECKPOINT_FORMAT, "config": _config_dict(self.config),
+        return {"config": _config_dict(self.config),
                 "generator": self.generator.state_dict(), "discriminator": self.discriminator.state_dict(),
                 **({"generator_ema": self.generator_ema.state_dict()} if self.generator_ema is not None else {}),
                 "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
@@ -559,8 +466,6 @@ class GANTrainer:
 
     def load_state_dict(self, state: dict) -> None:
         """Restore a ``state_dict``; checks the architectures first, so a mismatch loads nothing."""
-        if state.get("format") != CHECKPOINT_FORMAT:
-            raise ValueError(f"unknown checkpoint format {state.get('format')!r}; expected {CHECKPOINT_FORMAT}")
         check_state_dict_matches(self.generator, state["generator"], "generator")
         check_state_dict_matches(self.discriminator, state["discriminator"], "discriminator")
         self.generator.load_state_dict(state["generator"])
@@ -585,37 +490,64 @@ class GANTrainer:
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write a checkpoint atomically (a crash mid-save leaves the old file intact)."""
-        return save_checkpoint(self.state_dict(), path)
+        return checkpoints.save(path, "gan_trainer", self.state_dict())
 
     def load(self, path: str | os.PathLike) -> "GANTrainer":
         """Restore a checkpoint written by ``save``; a resumed run continues exactly."""
-        self.load_state_dict(load_checkpoint(path, map_location=self.device))
+        self.load_state_dict(checkpoints.load(path, "gan_trainer", map_location=self.device))
         return self
+
+    def load_weights(self, weights: dict[str, dict], history: dict[str, list] | None = None,
+                     counters: dict[str, float] | None = None) -> None:
+        """Load networks (shipped weights, a dashboard state) without an optimizer state.
+
+        Args:
+            weights: ``{"generator": ..., "discriminator": ...}`` state dicts, and
+                ``"generator_ema"`` when there is one (else the average starts at G).
+            history: replaces ``history`` (missing keys start empty).
+            counters: ``global_step``, ``d_updates``, ``g_updates`` and optionally ``elapsed``.
+
+        Every network is checked against its state dict before any is touched, so a mismatch
+        loads nothing. The optimizers keep their (fresh) state.
+        """
+        nets_to_load = [("generator", self.generator), ("discriminator", self.discriminator)]
+        if self.generator_ema is not None:
+            nets_to_load.append(("generator_ema" if "generator_ema" in weights else "generator", self.generator_ema))
+        for name, net in nets_to_load:
+            if name not in weights:
+                raise ValueError(f"weights has no {name!r} state dict (it has {sorted(weights)})")
+            check_state_dict_matches(net, weights[name], name)
+        for name, net in nets_to_load:
+            net.load_state_dict(weights[name])
+        if history is not None:
+            self.history = {k: [float(v) for v in history.get(k, [])] for k in HISTORY_KEYS}
+        if counters is not None:
+            self.global_step, self.d_updates = int(counters["global_step"]), int(counters["d_updates"])
+            self.g_updates, self.elapsed = int(counters["g_updates"]), float(counters.get("elapsed", self.elapsed))
 
 
 def fit_discriminator(trainer: GANTrainer, steps: int, progress: bool = True) -> dict:
     r"""Train only the discriminator against the frozen generator, until it settles at its optimum.
 
-    The learning rate follows a cosine from ``lr_d`` down to 0, so the minibatch noise dies out
-    and D ends close to :math:`D^* = p_{data} / (p_{data} + p_g)`. ``lr_d`` is restored afterwards.
+    The learning rate follows a cosine from ``lr_d`` down to 0 (``loop.cosine_decay``), so the
+    minibatch noise dies out and D ends close to :math:`D^* = p_{data} / (p_{data} + p_g)`.
+    ``lr_d`` is restored afterwards.
 
     Returns:
         The trainer's history.
     """
-    groups = trainer.opt_d.param_groups
-    base = [g["lr"] for g in groups]
-    done = {"n": 0}
+    schedule = LRSchedule([trainer.opt_d], cosine_decay, steps)
+    done = 0
 
     def one_step() -> None:
-        for group, lr in zip(groups, base):
-            group["lr"] = lr * 0.5 * (1 + math.cos(math.pi * done["n"] / steps))
+        nonlocal done
+        schedule.apply(done)
         trainer.step_d()
-        done["n"] += 1
+        done += 1
     try:
         fit_loop(one_step, steps, None, progress, desc="D only")
     finally:
-        for group, lr in zip(groups, base):
-            group["lr"] = lr
+        schedule.restore()
     return trainer.history
 
 

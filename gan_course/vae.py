@@ -17,9 +17,10 @@ Drawing :math:`k` codes gives the tighter importance-weighted bound (Burda et al
     \frac{p_\theta(x \mid z_i)\, p(z_i)}{q_\phi(z_i \mid x)}\Big],\qquad
     \mathcal L_1 = \mathrm{ELBO} \le \mathcal L_k \le \mathcal L_{k+1} \le \log p_\theta(x).
 
-Layout: pure functions on tensors first (KL, reparameterization, likelihoods, log-mean-exp), then
-the networks, the two models, checkpoints, and ``fit_vae`` — the one training helper, built on
-the shared machinery of :mod:`gan_course.train` (progress bar, time budget, NaN guard)::
+Layout: the networks, the two models, checkpoints, and ``fit_vae`` — the one training helper,
+built on the shared machinery of :mod:`gan_course.loop` (progress bar, time budget, NaN guard).
+The math (KL, reparameterization, likelihoods, log-mean-exp) lives in :mod:`gan_course.likelihoods`
+and is importable from here::
 
     x, _ = data.mnist("train", source="bundled", binarize=True)
     vae = VAE(latent_dim=16)
@@ -31,138 +32,25 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
-from gan_course import metrics
+from gan_course import checkpoints, metrics
+from gan_course.checkpoints import check_state_dict_matches
 from gan_course.config import get_device
-from gan_course.data import DeviceSampler
-from gan_course.train import (NonFiniteLossError, check_finite, check_state_dict_matches, fit_loop,
-                              load_checkpoint, make_optimizer, save_checkpoint)
-from gan_course.validate import require_binary, require_finite, require_positive_int
+from gan_course.likelihoods import (bernoulli_log_likelihood, gaussian_kl, gaussian_log_likelihood, log_mean_exp,
+                                    log_normal_diag, reparameterize)
+from gan_course.loop import FitState, NonFiniteLossError, fit_model
+from gan_course.validate import require_binary, require_choice, require_finite, require_int, require_positive_int
 
 ARCHITECTURES = ("mlp", "conv")
 LIKELIHOODS = ("bernoulli", "gaussian")
 IMAGE_SHAPE = (1, 28, 28)
-CHECKPOINT_FORMAT = 1
 _LOG_STD_MIN = math.log(1e-2)  # a Gaussian decoder's sigma never goes below 0.01
-
-
-# --------------------------------------------------------------------------------------------
-# Math: pure functions on tensors
-# --------------------------------------------------------------------------------------------
-
-
-def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    r"""KL divergence from a diagonal Gaussian to the standard normal, in closed form (nats).
-
-    .. math:: \mathrm{KL}\big(\mathcal N(\mu, \operatorname{diag}\sigma^2)\,\|\,\mathcal N(0, I)\big)
-        = \frac12 \sum_{j=1}^{d} \big(\sigma_j^2 + \mu_j^2 - 1 - \log\sigma_j^2\big)
-
-    Args:
-        mu: (B, d) means.
-        logvar: (B, d) log-variances :math:`\log\sigma^2`.
-
-    Returns:
-        (B,) one KL per row.
-
-    >>> gaussian_kl(torch.zeros(2, 3), torch.zeros(2, 3))
-    tensor([0., 0.])
-    """
-    if mu.shape != logvar.shape or mu.ndim != 2:
-        raise ValueError(f"mu and logvar must share one (B, d) shape, got {tuple(mu.shape)} and {tuple(logvar.shape)}")
-    return 0.5 * (logvar.exp() + mu**2 - 1.0 - logvar).sum(dim=1)  # (B,)
-
-
-def reparameterize(mu: torch.Tensor, logvar: torch.Tensor, eps: torch.Tensor | None = None,
-                   generator: torch.Generator | None = None) -> torch.Tensor:
-    r"""A differentiable draw :math:`z \sim \mathcal N(\mu, \sigma^2)`: the noise is moved outside.
-
-    .. math:: z = \mu + \sigma \odot \varepsilon, \qquad \sigma = e^{\frac12 \log\sigma^2},
-        \quad \varepsilon \sim \mathcal N(0, I)
-
-    Gradients reach :math:`\mu` and :math:`\sigma` because :math:`\varepsilon` does not depend on them.
-
-    Args:
-        mu, logvar: (..., d).
-        eps: the standard-normal noise, same shape (drawn when None).
-        generator: the random stream for ``eps``.
-
-    >>> reparameterize(torch.ones(1, 2), torch.zeros(1, 2), eps=torch.tensor([[1.0, -1.0]]))
-    tensor([[2., 0.]])
-    """
-    if eps is None:
-        eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
-    elif eps.shape != mu.shape:
-        raise ValueError(f"eps must have the shape of mu {tuple(mu.shape)}, got {tuple(eps.shape)}")
-    return mu + torch.exp(0.5 * logvar) * eps
-
-
-def log_normal_diag(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    r"""Log density of a diagonal Gaussian, summed over the last dimension.
-
-    .. math:: \log\mathcal N(z;\mu,\sigma^2) = -\frac12\sum_j\Big(\log 2\pi + \log\sigma_j^2
-        + \frac{(z_j-\mu_j)^2}{\sigma_j^2}\Big)
-    """
-    return -0.5 * (math.log(2 * math.pi) + logvar + (z - mu) ** 2 * torch.exp(-logvar)).sum(dim=-1)
-
-
-def bernoulli_log_likelihood(x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
-    r"""Log-likelihood of binary images under independent Bernoulli pixels given by their logits.
-
-    .. math:: \log p(x\mid z) = \sum_j x_j \log\sigma(\ell_j) + (1-x_j)\log(1-\sigma(\ell_j))
-
-    Computed from logits (binary cross-entropy), never from probabilities, so it cannot give
-    ``log 0``. ``x`` (B, ...) broadcasts against ``logits`` (..., B, ...); the sum runs over the
-    last ``x.ndim - 1`` dimensions.
-    """
-    dims = tuple(range(-(x.ndim - 1), 0))
-    x = x.expand_as(logits)
-    return -F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(dim=dims)
-
-
-def gaussian_log_likelihood(x: torch.Tensor, mean: torch.Tensor, log_std: torch.Tensor) -> torch.Tensor:
-    r"""Log-density of images under independent Gaussian pixels (an MSE loss in disguise).
-
-    .. math:: \log p(x\mid z) = -\sum_j \Big(\frac{(x_j-\mu_j)^2}{2\sigma^2} + \log\sigma
-        + \tfrac12\log 2\pi\Big)
-
-    With :math:`\sigma` fixed this is :math:`-\|x-\mu\|^2/2\sigma^2` plus a constant: the MSE.
-    Shapes as for :func:`bernoulli_log_likelihood`; ``log_std`` broadcasts.
-    """
-    dims = tuple(range(-(x.ndim - 1), 0))
-    log_std = log_std.expand_as(mean)
-    per_pixel = 0.5 * ((x - mean) * torch.exp(-log_std)) ** 2 + log_std + 0.5 * math.log(2 * math.pi)
-    return -per_pixel.sum(dim=dims)
-
-
-def log_mean_exp(a: torch.Tensor, dim: int = -1) -> torch.Tensor:
-    r""":math:`\log \frac1k \sum_i e^{a_i}` along ``dim``, without overflow or underflow.
-
-    .. math:: \log\frac1k\sum_{i=1}^k e^{a_i} = \operatorname{logsumexp}_i(a_i) - \log k
-
-    >>> log_mean_exp(torch.tensor([[-1000.0, -1000.0]]))
-    tensor([-1000.])
-    """
-    return torch.logsumexp(a, dim=dim) - math.log(a.shape[dim])
-
-
-# --------------------------------------------------------------------------------------------
-# Networks
-# --------------------------------------------------------------------------------------------
-
-
-
-
-def _choice(name: str, value: object, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {value!r}")
-    return value  # type: ignore[return-value]
 
 
 def make_encoder(architecture: str, out_dim: int, hidden: int) -> nn.Module:
@@ -200,14 +88,12 @@ def make_decoder(architecture: str, latent_dim: int, hidden: int) -> nn.Module:
 class _ImageModel(nn.Module):
     """What the autoencoder and the VAE share: options, input checks, the decoder's likelihood."""
 
-    kind = "model"
-
     def __init__(self, latent_dim: int, hidden: int, architecture: str, likelihood: str) -> None:
         super().__init__()
         self.latent_dim = require_positive_int("latent_dim", latent_dim)
         self.hidden = require_positive_int("hidden", hidden)
-        self.architecture = _choice("architecture", architecture, ARCHITECTURES)
-        self.likelihood = _choice("likelihood", likelihood, LIKELIHOODS)
+        self.architecture = require_choice("architecture", architecture, ARCHITECTURES)
+        self.likelihood = require_choice("likelihood", likelihood, LIKELIHOODS)
         # the Gaussian decoder's one learned noise level log(sigma), shared by all pixels
         self.log_std = nn.Parameter(torch.zeros(())) if likelihood == "gaussian" else None
 
@@ -245,19 +131,17 @@ class _ImageModel(nn.Module):
         """The decoder's mean image in [0, 1]: pixel probabilities, or Gaussian means."""
         return torch.sigmoid(out)
 
-    def save(self, path: str | os.PathLike, history: dict | None = None, fit: "FitState | None" = None) -> Path:
+    def save(self, path: str | os.PathLike, history: dict | None = None, fit: FitState | None = None) -> Path:
         """Write the weights and options atomically (read back with ``load_model``).
 
         With ``fit`` (a ``fit_vae`` result) the optimizer, minibatch order, noise stream, step and
         history are saved too, and ``load_fit`` continues the run exactly.
         """
-        state = {"format": CHECKPOINT_FORMAT, "kind": self.kind, "options": self.options,
+        state = {"model_class": type(self).__name__, "options": self.options,
                  "model": self.state_dict(), "history": dict(fit.history) if fit else (history or {})}
         if fit is not None:
-            state["fit"] = {"optimizer": fit.optimizer.state_dict(), "sampler": fit.sampler.state_dict(),
-                            "batch_size": fit.sampler.batch_size, "generator": fit.generator.get_state(),
-                            "step": fit.step}
-        return save_checkpoint(state, path)
+            state["fit"] = fit.state_dict()
+        return checkpoints.save(path, "vae", state)
 
 
 class Autoencoder(_ImageModel):
@@ -274,8 +158,6 @@ class Autoencoder(_ImageModel):
         architecture: ``"mlp"`` or ``"conv"``.
         likelihood: ``"bernoulli"`` (binary images) or ``"gaussian"`` (grey images).
     """
-
-    kind = "autoencoder"
 
     def __init__(self, latent_dim: int = 2, hidden: int = 256, architecture: str = "mlp",
                  likelihood: str = "bernoulli") -> None:
@@ -317,8 +199,6 @@ class VAE(_ImageModel):
             ``"gaussian"`` (grey images; its bits/dim is of a *density* over continuous pixels, not
             comparable with the Bernoulli models).
     """
-
-    kind = "vae"
 
     def __init__(self, latent_dim: int = 16, hidden: int = 256, architecture: str = "mlp",
                  likelihood: str = "bernoulli") -> None:
@@ -494,7 +374,7 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> _
 
 
 def load_fit(path: str | os.PathLike, x: torch.Tensor,
-             device: str | torch.device = "cpu") -> tuple[_ImageModel, "FitState"]:
+             device: str | torch.device = "cpu") -> tuple[_ImageModel, FitState]:
     """Rebuild the model and its ``FitState`` from ``model.save(path, fit=state)``.
 
     ``fit_vae(model, x, steps=..., state=state)`` then continues exactly where the saved run
@@ -503,24 +383,13 @@ def load_fit(path: str | os.PathLike, x: torch.Tensor,
     model, state = _load(path, device)
     if "fit" not in state:
         raise ValueError(f"{path} holds weights only; save with model.save(path, fit=state) to resume training")
-    fit = state["fit"]
-    x = model.check_images(x)
-    sampler = DeviceSampler(x, batch_size=int(fit["batch_size"]), seed=0)
-    sampler.load_state_dict(fit["sampler"])
-    optimizer = make_optimizer("adam", model.parameters(), 1e-3, (0.9, 0.999), model.device)
-    optimizer.load_state_dict(fit["optimizer"])
-    generator = torch.Generator(device=model.device)
-    generator.set_state(fit["generator"].cpu())
-    return model, FitState(optimizer, sampler, generator, {k: list(v) for k, v in state["history"].items()},
-                           int(fit["step"]))
+    return model, FitState.restore(state["fit"], model, model.check_images(x), state["history"])
 
 
 def _load(path: str | os.PathLike, device: str | torch.device) -> tuple[_ImageModel, dict]:
-    state = load_checkpoint(path, map_location=get_device(device))
-    if state.get("format") != CHECKPOINT_FORMAT or state.get("kind") not in ("vae", "autoencoder"):
-        raise ValueError(f"{path} is not a VAE/autoencoder checkpoint (format {state.get('format')!r}, "
-                         f"kind {state.get('kind')!r})")
-    cls = VAE if state["kind"] == "vae" else Autoencoder
+    state = checkpoints.load(path, "vae", map_location=get_device(device))
+    classes = {"VAE": VAE, "Autoencoder": Autoencoder}
+    cls = classes[require_choice("model_class", state.get("model_class"), tuple(classes))]
     model = cls(**state["options"]).to(get_device(device))
     check_state_dict_matches(model, state["model"], cls.__name__)
     model.load_state_dict(state["model"])
@@ -528,20 +397,8 @@ def _load(path: str | os.PathLike, device: str | torch.device) -> tuple[_ImageMo
 
 
 # --------------------------------------------------------------------------------------------
-# Training: one small helper on the shared machinery of gan_course.train
+# Training: the shared minibatch loop of gan_course.loop, with the VAE's KL warm-up
 # --------------------------------------------------------------------------------------------
-
-
-@dataclass
-class FitState:
-    """What a ``fit_vae`` run leaves behind; pass it back to ``fit_vae`` to continue exactly."""
-
-    optimizer: torch.optim.Optimizer  # Adam, with its moments
-    sampler: DeviceSampler  # the minibatch stream, with its position
-    generator: torch.Generator  # the reparameterization noise
-    history: dict[str, list[float]] = field(default_factory=dict)  # per step: loss, reconstruction, kl
-    step: int = 0  # updates done so far, over all calls
-    interrupted: bool = False  # did the last call end by KeyboardInterrupt?
 
 
 def fit_vae(model: _ImageModel, x: torch.Tensor, steps: int | None = None, seconds: float | None = None,
@@ -550,10 +407,9 @@ def fit_vae(model: _ImageModel, x: torch.Tensor, steps: int | None = None, secon
     r"""Train an ``Autoencoder`` or a ``VAE`` by Adam on minibatches of ``x``.
 
     Each step minimises the model's ``loss`` (reconstruction for the autoencoder,
-    :math:`-\mathrm{ELBO}` for the VAE). The loop is :func:`gan_course.train.fit_loop` (progress
-    bar, time budget, the stop button leaves a consistent state) and every loss goes through
-    :func:`gan_course.train.check_finite` *before* the update, so a NaN stops training with the
-    weights of the last good step.
+    :math:`-\mathrm{ELBO}` for the VAE) through :func:`gan_course.loop.fit_model`: progress bar,
+    time budget, the stop button leaves a consistent state, and a NaN loss stops training with
+    the weights of the last good step.
 
     Args:
         model: the model to train; it is moved to ``device`` (and stays there).
@@ -573,51 +429,18 @@ def fit_vae(model: _ImageModel, x: torch.Tensor, steps: int | None = None, secon
     """
     if not isinstance(model, _ImageModel):
         raise ValueError(f"model must be an Autoencoder or a VAE, got {type(model).__name__}")
-    if not (isinstance(lr, (int, float)) and not isinstance(lr, bool) and lr > 0 and math.isfinite(lr)):
-        raise ValueError(f"lr must be a positive number, got {lr!r}")
-    if isinstance(kl_warmup, bool) or not isinstance(kl_warmup, int) or kl_warmup < 0:
-        raise ValueError(f"kl_warmup must be an int >= 0, got {kl_warmup!r}")
+    kl_warmup = require_int("kl_warmup", kl_warmup, 0)
     if state is None:
         model.to(get_device(device))
     x = model.check_images(x)
-    if state is None:
-        require_positive_int("batch_size", batch_size)
-        adam = make_optimizer("adam", model.parameters(), lr, (0.9, 0.999), model.device)
-        state = FitState(optimizer=adam,
-                         sampler=DeviceSampler(x, batch_size=min(batch_size, len(x)), seed=seed),
-                         generator=torch.Generator(device=model.device).manual_seed(int(seed) + 1))
-    elif state.sampler.x.shape != x.shape:
-        raise ValueError(f"state was made for data of shape {tuple(state.sampler.x.shape)}, got x of shape "
-                         f"{tuple(x.shape)}; pass the same x to continue, or state=None to start afresh")
-    keys = ("loss", "reconstruction", "kl") if isinstance(model, VAE) else ("loss", "reconstruction")
-    for key in keys:
-        state.history.setdefault(key, [])
-    model.train()
 
-    def one_step() -> None:
-        xb = next(state.sampler)  # (B, 1, 28, 28)
-        kwargs = {}
-        if isinstance(model, VAE):
-            kwargs["kl_weight"] = min(1.0, (state.step + 1) / kl_warmup) if kl_warmup else 1.0
-        loss, values = model.loss(xb, state.generator, **kwargs)
-        check_finite(values, state.step + 1, hint="Lower lr, or check the data for NaNs.")
-        state.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        state.optimizer.step()
-        state.step += 1
-        for key in keys:
-            state.history[key].append(values[key])
+    def kl_weight(step: int) -> dict:  # KL warm-up: a beta below one early in training
+        if not isinstance(model, VAE):
+            return {}
+        return {"kl_weight": min(1.0, (step + 1) / kl_warmup) if kl_warmup else 1.0}
 
-    last = lambda: {k: f"{state.history[k][-1]:.1f}" for k in keys}  # noqa: E731
-    _, state.interrupted = fit_loop(one_step, steps, seconds, progress, desc=type(model).__name__, postfix=last)
-    model.eval()
-    return state
-
-
-__all__ = ["Autoencoder", "VAE", "FitState", "fit_vae", "load_model", "load_fit", "interpolate", "decode_grid", "ImportanceWeighted", "gaussian_kl",
-           "reparameterize", "log_normal_diag", "bernoulli_log_likelihood", "gaussian_log_likelihood",
-           "log_mean_exp", "make_encoder", "make_decoder", "NonFiniteLossError", "ARCHITECTURES",
-           "LIKELIHOODS"]
+    return fit_model(model, x, steps, seconds, lr=lr, batch_size=batch_size, seed=seed, progress=progress,
+                     state=state, loss_options=kl_weight)
 
 
 @torch.no_grad()
@@ -648,3 +471,10 @@ class ImportanceWeighted:
     def bits_per_dim(self, x: torch.Tensor) -> torch.Tensor:
         """Bits/dim from :math:`\\mathcal L_k` (an upper bound on the true bits/dim)."""
         return self.model.bits_per_dim(x, k=self.k)
+
+
+__all__ = ["Autoencoder", "VAE", "FitState", "fit_vae", "load_model", "load_fit", "interpolate", "decode_grid",
+           "ImportanceWeighted", "make_encoder", "make_decoder", "ARCHITECTURES", "LIKELIHOODS", "NonFiniteLossError",
+           # re-exported from gan_course.likelihoods, the math's home
+           "gaussian_kl", "reparameterize", "log_normal_diag", "bernoulli_log_likelihood", "gaussian_log_likelihood",
+           "log_mean_exp"]

@@ -9,7 +9,7 @@ import warnings
 import pytest
 import torch
 
-from gan_course import classifier, data, metrics
+from gan_course import classifier, cli, data, metrics
 from gan_course.classifier import REBUILD, ClassifierWeightsError
 
 
@@ -208,8 +208,8 @@ def test_train_classifier_smoke_writes_loadable_weights(tmp_path):
         classifier.train_classifier(epochs=0, out=out)
 
 
-def test_main_train_classifier_reports_bad_settings(capsys, tmp_path):
-    assert classifier.main_train_classifier(seed=-1, out=str(tmp_path / "x.pt")) == 2
+def test_train_classifier_command_reports_bad_settings(capsys, tmp_path):
+    assert cli.main(["train", "classifier", "--seed", "-1", "--out", str(tmp_path / "x.pt")]) == 2
     assert "seed must be a non-negative int" in capsys.readouterr().err
 
 

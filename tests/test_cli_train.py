@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from gan_course import data, nets, recipes
+from gan_course import checkpoints, data, nets, recipes, runs
 from gan_course import metrics as metrics_lib
 
 
@@ -53,7 +53,7 @@ def test_unknown_names_are_refused(tmp_path):
 
 def test_non_positive_steps_is_a_value_error(tmp_path):
     with pytest.raises(ValueError, match="steps must be a positive int, got 0"):
-        recipes.train_toy("gauss1d", tmp_path / "x", steps=0, device="cpu", progress=False)
+        runs.train_toy("gauss1d", tmp_path / "x", steps=0, device="cpu", progress=False)
 
 
 def test_recipes_cover_every_toy_and_build():
@@ -82,9 +82,9 @@ def test_train_image_gan_writes_samples_grid_metrics_checkpoint(tmp_path, kind):
     assert result["metrics"]["n"] == 1000 and result["metrics"]["fid"]["real"] < result["metrics"]["fid"]["value"]
     assert ("requested_accuracy" in result["metrics"]) == (kind == "cgan")
     assert "classifier score" in proc.stdout  # the report, each metric beside its real reference
-    state = torch.load(out / "checkpoint.pt", weights_only=True)
+    state = checkpoints.load(out / "checkpoint.pt", "gan_trainer")
     assert state["counters"]["global_step"] == 2
-    assert torch.load(out / "weights.pt", weights_only=True)["seed"] == 3
+    assert checkpoints.load(out / "weights.pt", "gan_weights")["seed"] == 3
 
 
 @pytest.mark.parametrize("args, message", [

@@ -103,7 +103,7 @@ def test_mlp_networks_refuse_out_of_range_labels_too():
 
 @pytest.mark.parametrize("kwargs, match", [
     ({"upsample": "bilinear"}, "upsample must be one of 'transposed', 'resize'; got 'bilinear'"),
-    ({"width": 0}, "width must be an int >= 1, got 0"),
+    ({"width": 0}, "width must be a positive int, got 0"),
     ({"num_classes": 1}, "num_classes must be an int >= 2, got 1"),
 ])
 def test_bad_generator_arguments(kwargs, match):

@@ -1,6 +1,5 @@
 """The 2-D GAN dashboard, driven programmatically (small networks, so it runs in seconds)."""
 
-import dataclasses
 import math
 
 import pytest
@@ -54,7 +53,7 @@ def test_live_hyperparameters_reach_the_trainer_without_restarting():
     t = dash.trainer
     assert t.global_step == 3  # the same run goes on
     assert (t.config.lr_d, t.config.d_steps, t.config.loss) == (pytest.approx(1e-2), 3, "hinge")
-    assert t.config.r1_weight == 1.0 and dash.settings.r1_weight == 1.0
+    assert t.config.r1_weight == 1.0 and dash.recipe.trainer.r1_weight == 1.0
     assert t.opt_d.param_groups[0]["lr"] == pytest.approx(1e-2)
     assert isinstance(t.opt_g, torch.optim.SGD) and t.opt_g.param_groups[0]["lr"] == pytest.approx(3e-3)
     assert isinstance(t.opt_d, torch.optim.Adam)
@@ -136,7 +135,7 @@ def test_user_tensor_with_modes(tmp_path):
     centers = torch.tensor([[0.0, 0.0], [3.0, 3.0]])
     x = centers[torch.arange(400) % 2] + 0.1 * torch.randn(400, 2)
     dash = make(x, centers=centers, std=0.1)
-    assert dash.settings.data == "custom" and dash.controls["data"].value == "custom"
+    assert dash.data_name == "custom" and dash.controls["data"].value == "custom"
     dash.run(2)
     assert "modes" in dash.status() and len(dash.curves["modes"]) >= 1
 
@@ -164,7 +163,7 @@ def test_a_failing_callback_shows_the_error_and_leaves_the_dashboard_usable():
     dash = make(pack=1)
     dash.controls["pack"].value = 3  # 64 is not a multiple of 3: refused
     assert "must be a multiple of pack" in dash.readout.value
-    assert dash.trainer.discriminator.pack == 1 and dash.settings.pack == 1
+    assert dash.trainer.discriminator.pack == 1 and dash.recipe.net.pack == 1
     assert dash.controls["pack"].value == 1  # the control shows the setting in force
     dash.play.playing = True
     tick(dash)
@@ -187,7 +186,7 @@ def test_save_and_load_state_round_trip(tmp_path):
                                                         if k not in ("width", "depth", "batch_size")})
     assert other.trainer.global_step == 4 and other.steps_done == 4
     assert same(params(other.trainer.generator), params(dash.trainer.generator))
-    assert dataclasses.replace(other.settings) == dash.settings
+    assert other.recipe == dash.recipe and other.data_name == dash.data_name
     other.run(2)
     assert other.trainer.global_step == 6
 
@@ -205,7 +204,7 @@ def test_every_dataset_has_a_shipped_pretrained_state_under_1_mb(name):
     path = gan2d.pretrained_path(name)
     assert path.is_file() and path.stat().st_size < 1_000_000
     dash = GAN2DDashboard.pretrained(name, num_samples=200, grid_size=24, num_arrows=20)
-    assert dash.trainer.global_step == dash.steps_done == 1500 and dash.settings.data == name
+    assert dash.trainer.global_step == dash.steps_done == 1500 and dash.data_name == name
     assert len(dash.curves["step"]) > 10  # the curves come with it
     dash.run(1)
     assert dash.trainer.global_step == 1501

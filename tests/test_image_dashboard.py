@@ -1,6 +1,5 @@
 """The image GAN dashboard, driven programmatically (tiny DCGANs, so it runs in seconds)."""
 
-import dataclasses
 import io
 
 import pytest
@@ -16,7 +15,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def tiny_trainer(kind="dcgan", **overrides):
-    recipe = dataclasses.replace(IMAGE_RECIPES[kind], width_g=8, width_d=8, latent_dim=16, batch_size=16)
+    recipe = IMAGE_RECIPES[kind].replace(width_g=8, width_d=8, latent_dim=16, batch_size=16)
     return image_trainer(kind, seed=0, device="cpu", recipe=recipe, **overrides)
 
 

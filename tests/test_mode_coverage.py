@@ -125,16 +125,13 @@ def test_grid_density_rejects_bad_bounds():
 
 # ---- the recommended toy recipes: learning-rate decay and the measured run -------------------
 
-import dataclasses  # noqa: E402
-
-from gan_course import recipes  # noqa: E402
+from gan_course import recipes, runs  # noqa: E402
 
 TINY = dict(width=8, depth=1, batch_size=16, num_data=200)
 
 
-def test_fit_toy_decays_the_learning_rates_linearly_then_restores_them():
-    t = recipes.toy_trainer("ring8", seed=0, device="cpu",
-                          recipe=dataclasses.replace(recipes.TOY_RECIPES["ring8"], **TINY))
+def test_lr_decay_lowers_the_learning_rates_linearly_then_restores_them():
+    t = recipes.toy_trainer("ring8", seed=0, device="cpu", recipe=recipes.TOY_RECIPES["ring8"].replace(**TINY, lr_decay=0.5))
     base = t.opt_d.param_groups[0]["lr"]
     seen, step = [], t.step
 
@@ -143,17 +140,19 @@ def test_fit_toy_decays_the_learning_rates_linearly_then_restores_them():
         return step()
 
     t.step = spy
-    recipes.fit_toy(t, 10, lr_decay=0.5, progress=False)
+    t.fit(steps=10, progress=False)
     factors = [0.05 + 0.95 * min(1.0, (10 - n) / 5) for n in range(10)]
     assert [d for d, _ in seen] == pytest.approx([base * f for f in factors])
     assert [g for _, g in seen] == pytest.approx([t.config.lr_g * f for f in factors])
     assert t.opt_d.param_groups[0]["lr"] == base and t.global_step == 10
-    with pytest.raises(ValueError, match="lr_decay must be in"):
-        recipes.fit_toy(t, 1, lr_decay=1.5)
+    with pytest.raises(ValueError, match=r"lr_decay must be a number in \[0, 1\], got 1.5"):
+        recipes.TOY_RECIPES["ring8"].replace(lr_decay=1.5)
+    with pytest.raises(ValueError, match="lr_decay=0.5 needs a step count"):
+        t.fit(seconds=1.0, progress=False)
 
 
 def test_toy_mode_run_measures_modes_and_refuses_non_mixtures():
-    r = recipes.toy_mode_run("grid25", dataclasses.replace(recipes.TOY_RECIPES["grid25"], **TINY), seed=1, steps=3,
+    r = recipes.toy_mode_run("grid25", recipes.TOY_RECIPES["grid25"].replace(**TINY), seed=1, steps=3,
                            num_samples=500)
     assert r["num_modes"] == 25 and 0 <= r["modes_covered"] <= 25 and 0 <= r["high_quality"] <= 1
     assert r["seconds"] > 0 and "counts" not in r
@@ -163,18 +162,18 @@ def test_toy_mode_run_measures_modes_and_refuses_non_mixtures():
 
 def test_recommended_recipes_use_the_fixes_that_were_measured():
     ring, grid = recipes.TOY_RECIPES["ring8"], recipes.TOY_RECIPES["grid25"]
-    assert ring.pack == 2 and ring.lr_decay > 0 and grid.lr_decay > 0 and grid.r1_weight > 0
-    t = recipes.toy_trainer("ring8", device="cpu", recipe=dataclasses.replace(ring, **TINY))
+    assert ring.net.pack == 2 and ring.trainer.lr_decay > 0 and grid.trainer.lr_decay > 0 and grid.trainer.r1_weight > 0
+    t = recipes.toy_trainer("ring8", device="cpu", recipe=ring.replace(**TINY))
     assert t.discriminator.pack == 2
-    t = recipes.toy_trainer("grid25", device="cpu", recipe=dataclasses.replace(grid, **TINY))
-    assert t.config.r1_weight == grid.r1_weight
+    t = recipes.toy_trainer("grid25", device="cpu", recipe=grid.replace(**TINY))
+    assert t.config.r1_weight == grid.trainer.r1_weight
 
 
 def test_toy_metrics_report_mode_coverage_for_the_2d_mixtures():
     centers, std = data.toy_modes("grid25")
     on_modes = torch.cat([centers.repeat(3, 1), torch.full((25, 2), 9.0)])  # 3 per mode, 25 far away
-    m = recipes.toy_metrics("grid25", on_modes)["mode_coverage"]
+    m = runs.toy_metrics("grid25", on_modes)["mode_coverage"]
     assert (m["modes_covered"], m["num_modes"]) == (25, 25) and m["high_quality"] == pytest.approx(0.75)
     assert m["reverse_kl"] == pytest.approx(0.0, abs=1e-12)
-    assert recipes.toy_metrics("grid25", torch.full((10, 2), 9.0))["mode_coverage"]["reverse_kl"] is None
-    assert "mode_coverage" not in recipes.toy_metrics("mix1d", torch.zeros(10, 1))
+    assert runs.toy_metrics("grid25", torch.full((10, 2), 9.0))["mode_coverage"]["reverse_kl"] is None
+    assert "mode_coverage" not in runs.toy_metrics("mix1d", torch.zeros(10, 1))

@@ -61,8 +61,8 @@ def test_conditional_networks_use_the_label():
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    ({"latent_dim": 0}, "latent_dim must be an int >= 1, got 0"),
-    ({"width": -3}, "width must be an int >= 1, got -3"),
+    ({"latent_dim": 0}, "latent_dim must be a positive int, got 0"),
+    ({"width": -3}, "width must be a positive int, got -3"),
     ({"activation": "swish"}, "activation must be one of .*'relu'.*got 'swish'"),
     ({"num_classes": 1}, "num_classes must be an int >= 2, got 1"),
     ({"out_activation": "sigmoid"}, "out_activation"),

@@ -1,16 +1,15 @@
 """Image GAN recipes: the trainer they build, weight clipping, one-pass D, shipped weights, the run."""
 
-import dataclasses
 import json
 
 import numpy as np
 import pytest
 import torch
 
-from gan_course import config, nets, recipes
+from gan_course import checkpoints, config, nets, recipes, runs
 from gan_course.train import GANTrainer
 
-TINY = {kind: dataclasses.replace(r, width_g=4, width_d=4, latent_dim=8) for kind, r in recipes.IMAGE_RECIPES.items()}
+TINY = {kind: r.replace(width_g=4, width_d=4, latent_dim=8) for kind, r in recipes.IMAGE_RECIPES.items()}
 
 
 def tiny_trainer(kind="dcgan", **overrides):
@@ -21,8 +20,8 @@ def tiny_trainer(kind="dcgan", **overrides):
 def test_each_recipe_trains_a_step_with_its_loss(kind):
     trainer = tiny_trainer(kind)
     trainer.step()
-    assert trainer.config.loss == recipes.IMAGE_RECIPES[kind].loss
-    assert trainer.d_updates == recipes.IMAGE_RECIPES[kind].d_steps and trainer.g_updates == 1
+    assert trainer.config.loss == recipes.IMAGE_RECIPES[kind].trainer.loss
+    assert trainer.d_updates == recipes.IMAGE_RECIPES[kind].trainer.d_steps and trainer.g_updates == 1
     assert (trainer.num_classes == 10) == (kind == "cgan")
 
 
@@ -88,7 +87,7 @@ def test_to_uint8_maps_tanh_range_to_bytes():
 @pytest.mark.parametrize("kind", recipes.KINDS)
 def test_shipped_weights_load_and_carry_their_provenance(kind):
     path = recipes.pretrained_path(kind)
-    state = torch.load(path, weights_only=True)
+    state = checkpoints.load(path, "gan_weights")
     assert state["kind"] == kind and state["seed"] == 0 and state["steps"] > 0
     assert state["precision"] in ("fp32", "bf16", "fp16") and state["command"].startswith("python -m gan_course train")
     assert path.stat().st_size < 3.5e6  # small enough to ship
@@ -112,9 +111,9 @@ def test_missing_or_damaged_weights_say_how_to_rebuild(tmp_path):
 def test_weights_from_another_architecture_are_refused(tmp_path):
     trainer = tiny_trainer()
     recipes.export_weights(trainer, "dcgan", tmp_path / "w.pt", seed=0, command="", recipe=TINY["dcgan"])
-    state = torch.load(tmp_path / "w.pt", weights_only=True)
-    state["recipe"]["width_g"] = 8  # the file now claims another width than its weights have
-    torch.save(state, tmp_path / "w.pt")
+    state = checkpoints.load(tmp_path / "w.pt", "gan_weights")
+    state["recipe"]["net"]["width_g"] = 8  # the file now claims another width than its weights have
+    checkpoints.save(tmp_path / "w.pt", "gan_weights", state)
     with pytest.raises(ValueError, match="different generator architecture"):
         recipes.load_pretrained("dcgan", device="cpu", path=tmp_path / "w.pt")
 
@@ -122,15 +121,15 @@ def test_weights_from_another_architecture_are_refused(tmp_path):
 def test_train_image_writes_outputs_and_refuses_bad_minutes(tmp_path):
     for minutes in (0, -1.0, float("nan"), True):
         with pytest.raises(ValueError, match="minutes must be a positive number"):
-            recipes.train_image("dcgan", tmp_path / "x", minutes=minutes, device="cpu")
+            runs.train_image("dcgan", tmp_path / "x", minutes=minutes, device="cpu")
     assert not (tmp_path / "x").exists()
     with pytest.raises(ValueError, match="kind must be one of 'dcgan', 'cgan', 'wgan-gp'; got 'vae'"):
-        recipes.train_image("vae", tmp_path / "x", steps=1)
+        runs.train_image("vae", tmp_path / "x", steps=1)
 
 
 def test_unknown_kind_and_resume_from_the_run_checkpoint(tmp_path, monkeypatch):
     monkeypatch.setitem(recipes.IMAGE_RECIPES, "dcgan", TINY["dcgan"])
-    summary, trainer, x_fake, y = recipes.train_image("dcgan", tmp_path, steps=2, device="cpu", progress=False)
+    summary, trainer, x_fake, y = runs.train_image("dcgan", tmp_path, steps=2, device="cpu", progress=False)
     assert summary["steps"] == 2 and y is None
     samples = np.load(tmp_path / "samples.npy")
     assert samples.shape == (1000, 28, 28) and samples.dtype == np.uint8
@@ -154,7 +153,7 @@ def test_weight_average_follows_the_generator_and_is_what_samples_come_from(tmp_
     for avg, old, new in zip(trainer.generator_ema.parameters(), before, trainer.generator.parameters()):
         torch.testing.assert_close(avg, 0.5 * old + 0.5 * new.detach())
     assert trainer.sampling_generator is trainer.generator_ema and not trainer.generator_ema.training
-    recipe = dataclasses.replace(TINY["dcgan"], ema=0.5)
+    recipe = TINY["dcgan"].replace(ema=0.5)
     recipes.export_weights(trainer, "dcgan", tmp_path / "w.pt", seed=0, command="", recipe=recipe)
     loaded = recipes.load_pretrained("dcgan", device="cpu", path=tmp_path / "w.pt", batch_size=8)
     torch.testing.assert_close(loaded.sample(4, seed=3), trainer.sample(4, seed=3), atol=2e-2, rtol=0)

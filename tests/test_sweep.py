@@ -1,6 +1,5 @@
 """gan_course.sweep: the grid, the runs, the table (the 1-D earth mover's distance is in test_wasserstein_1d)."""
 
-import dataclasses
 import math
 
 import pytest
@@ -8,8 +7,7 @@ import torch
 
 from gan_course import recipes, sweep
 
-TINY = dataclasses.replace(recipes.IMAGE_RECIPES["wgan-gp"], width_g=4, width_d=4, latent_dim=8,
-                           batch_size=8, d_steps=1)
+TINY = recipes.IMAGE_RECIPES["wgan-gp"].replace(width_g=4, width_d=4, latent_dim=8, batch_size=8, d_steps=1)
 
 
 # ---- the sweep --------------------------------------------------------------------------------

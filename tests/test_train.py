@@ -172,7 +172,7 @@ def test_r1_weight_adds_half_gamma_times_r1_on_the_real_batch():
 
 @pytest.mark.parametrize("kwargs, match", [
     ({"loss": "vanilla"}, "loss must be one of 'minimax'.*got 'vanilla'"),
-    ({"optimizer": "adagrad"}, "optimizer must be one of 'adam'.*got 'adagrad'"),
+    ({"optimizer_d": "adagrad"}, "optimizer_d must be one of 'adam'.*got 'adagrad'"),
     ({"lr_d": 0.0}, "lr_d must be a positive number, got 0.0"),
     ({"lr_g": -1e-3}, "lr_g must be a positive number, got -0.001"),
     ({"batch_size": 0}, "batch_size must be a positive int, got 0"),

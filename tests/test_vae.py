@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch.distributions import Independent, Normal, kl_divergence
 
-from gan_course import data
+from gan_course import checkpoints, data
 from gan_course.train import NonFiniteLossError
 from gan_course.vae import (VAE, Autoencoder, bernoulli_log_likelihood, fit_vae, gaussian_kl,
                             gaussian_log_likelihood, interpolate, load_fit, load_model, log_mean_exp,
@@ -215,9 +215,12 @@ def test_save_load_fit_resumes_exactly(tmp_path, digits):
 
 
 def test_load_rejects_other_files(tmp_path):
-    torch.save({"format": 1, "kind": "gan"}, tmp_path / "x.pt")
-    with pytest.raises(ValueError, match="not a VAE/autoencoder checkpoint"):
+    checkpoints.save(tmp_path / "x.pt", "gan_trainer", {"config": {}})
+    with pytest.raises(ValueError, match="holds a 'gan_trainer' checkpoint, but a 'vae' checkpoint is expected"):
         load_model(tmp_path / "x.pt")
+    torch.save({"format": 1, "kind": "vae"}, tmp_path / "old.pt")  # the layout of gan_course 0.1
+    with pytest.raises(ValueError, match="written by gan_course 0.1"):
+        load_model(tmp_path / "old.pt")
     with pytest.raises(FileNotFoundError):
         load_model(tmp_path / "missing.pt")
 
@@ -225,9 +228,9 @@ def test_load_rejects_other_files(tmp_path):
 def test_load_rejects_mismatched_weights(tmp_path):
     model = VAE(latent_dim=3, hidden=16)
     model.save(tmp_path / "m.pt")
-    state = torch.load(tmp_path / "m.pt", weights_only=True)
+    state = checkpoints.load(tmp_path / "m.pt", "vae")
     state["options"]["hidden"] = 32
-    torch.save(state, tmp_path / "m.pt")
+    checkpoints.save(tmp_path / "m.pt", "vae", state)
     with pytest.raises(ValueError, match="different VAE architecture"):
         load_model(tmp_path / "m.pt")
 

@@ -139,7 +139,7 @@ def test_run_interrupt_keeps_state(capsys):
 @pytest.mark.parametrize("kwargs, message", [
     ({"steps_per_tick": 0}, "steps_per_tick must be a positive int"),
     ({"tick_ms": -5}, "tick_ms must be a positive int"),
-    ({"redraw_interval": -1.0}, "redraw_interval must be >= 0"),
+    ({"redraw_interval": -1.0}, "redraw_interval must be a finite number >= 0"),
 ])
 def test_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):

@@ -17,17 +17,20 @@ ipywidgets only, so it works in JupyterLab, Notebook 7, VS Code and Colab:
 from __future__ import annotations
 
 import html
+import io
 import math
 import time
 import traceback
+from pathlib import Path
 from typing import Sequence
 
 import ipywidgets as W
+import numpy as np
 from IPython.display import display
 from matplotlib.figure import Figure
 
 from gan_course.plots import figure_to_png, new_figure
-from gan_course.validate import require_positive_int
+from gan_course.validate import require_choice, require_int, require_nonnegative_number, require_positive_int
 
 ACTION_LABELS = {"step": "Step", "step_d": "Step D", "step_g": "Step G", "e_step": "E-step", "m_step": "M-step"}
 
@@ -59,8 +62,7 @@ class Dashboard:
                  redraw_interval: float = 0.25, max_frames: int = 200) -> None:
         for name, value in (("steps_per_tick", steps_per_tick), ("tick_ms", tick_ms), ("max_frames", max_frames)):
             require_positive_int(name, value)
-        if redraw_interval < 0:
-            raise ValueError(f"redraw_interval must be >= 0 seconds, got {redraw_interval!r}")
+        require_nonnegative_number("redraw_interval", redraw_interval)  # seconds
         self.steps_done = 0
         self.frames: list[bytes] = []  # recorded PNGs, oldest first
         self.frame_steps: list[int] = []  # steps_done when each frame was drawn
@@ -118,8 +120,7 @@ class Dashboard:
     # ---------------------------------------------------------------- public API
     def step(self, action: str = "step", n: int = 1, redraw: bool = True) -> "Dashboard":
         """Advance ``n`` times with ``action``, then redraw (unthrottled: a click deserves a frame)."""
-        if action not in self.actions:
-            raise ValueError(f"action must be one of {self.actions}, got {action!r}")
+        require_choice("action", action, self.actions)
         for _ in range(n):
             self.advance(action)
             self.steps_done += 1
@@ -148,8 +149,7 @@ class Dashboard:
             steps: number of ``advance("step")`` calls.
             redraw_every: steps between redraws (default: about 20 frames over the run).
         """
-        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-            raise ValueError(f"steps must be a non-negative int, got {steps!r}")
+        steps = require_int("steps", steps, 0)
         if redraw_every is None:
             redraw_every = max(1, steps // 20)
         if not self._displayed:
@@ -193,6 +193,37 @@ class Dashboard:
         step = self.frame_steps[index]
         self.image.value = png
         self.readout.value = html.escape(f"history: frame at step {step} (the model is at step {self.steps_done})")
+
+    def export_gif(self, path: str | Path, duration_ms: int = 150) -> Path:
+        """Write the recorded history as an animated GIF (for slides and the book); returns the path."""
+        images = self._frame_images()
+        path = Path(path)
+        images[0].save(path, save_all=True, append_images=images[1:], duration=duration_ms, loop=0)
+        return path
+
+    def export_strip(self, path: str | Path, num_frames: int = 4) -> Path:
+        """Write ``num_frames`` evenly spaced recorded frames, side by side, as one PNG."""
+        from PIL import Image
+
+        num_frames = require_positive_int("num_frames", num_frames)
+        images = self._frame_images()
+        picks = sorted({round(i) for i in np.linspace(0, len(images) - 1, min(num_frames, len(images)))})
+        chosen = [images[i] for i in picks]
+        strip = Image.new("RGB", (sum(im.width for im in chosen), max(im.height for im in chosen)), "white")
+        left = 0
+        for im in chosen:
+            strip.paste(im, (left, 0))
+            left += im.width
+        path = Path(path)
+        strip.save(path, format="PNG")
+        return path
+
+    def _frame_images(self):
+        from PIL import Image
+
+        if not self.frames:
+            raise ValueError("there is no recorded history yet: press Step or Play, or call run(steps)")
+        return [Image.open(io.BytesIO(png)).convert("RGB") for png in self.frames]
 
     # ---------------------------------------------------------------- internals
     def _record(self, png: bytes) -> None:

@@ -15,9 +15,10 @@ import ipywidgets as W
 import torch
 from matplotlib.figure import Figure
 
-from gan_course import data, metrics, nets, plots
+from gan_course import data, divergences, nets, plots
 from gan_course.losses import LOSS_NAMES
-from gan_course.train import GANTrainer
+from gan_course.recipes import ToyRecipe, toy_trainer
+from gan_course.train import TrainerConfig
 from gan_course.widgets.base import Dashboard
 
 ONE_D_TOYS = ("gauss1d", "mix1d")
@@ -67,12 +68,12 @@ class GAN1DDashboard(Dashboard):
     # ---- state ------------------------------------------------------------------------------------
 
     def _build_trainer(self) -> None:
-        torch.manual_seed(self.seed)
-        g = nets.MLPGenerator(1, 1, self.width, self.depth)
-        d = nets.MLPDiscriminator(1, self.width, self.depth)
-        self.trainer = GANTrainer(g, d, self.x_data, self.loss_control.value, lr_d=self.lr_d_control.value,
-                                  lr_g=self.lr_g_control.value, d_steps=self.d_steps_control.value,
-                                  batch_size=self.batch_size, seed=self.seed, device=self.device)
+        """A fresh run of the controls' setting (the seed fixes the weights and the streams)."""
+        config = TrainerConfig(loss=self.loss_control.value, lr_d=self.lr_d_control.value, lr_g=self.lr_g_control.value,
+                               d_steps=self.d_steps_control.value, batch_size=self.batch_size)
+        self.recipe = ToyRecipe(nets.MLPSpec(latent_dim=1, width=self.width, depth=self.depth), config,
+                                num_data=len(self.x_data))
+        self.trainer = toy_trainer(self.data_name, seed=self.seed, device=self.device, recipe=self.recipe, x=self.x_data)
         self.js_steps: list[int] = []
         self.js_values: list[float] = []
 
@@ -95,13 +96,13 @@ class GAN1DDashboard(Dashboard):
         """Everything the panels show, as CPU tensors: grid, p_data, p_g, D, D*, and the map z -> x."""
         t = self.trainer
         x_fake = t.sample(self.num_samples, seed=12345).cpu()  # (S, 1): fixed z, so frames compare
-        p_g = metrics.kde_1d(x_fake, self.grid, self.bandwidth)  # (M,)
+        p_g = divergences.kde_1d(x_fake, self.grid, self.bandwidth)  # (M,)
         d = torch.sigmoid(t.discriminator(self.grid[:, None].to(t.device)).float()).cpu()  # (M,)
         z = torch.linspace(-2.5, 2.5, 201)[:, None]  # (Z, 1): 98.8 % of the latent mass
         x_of_z = t.generator(z.to(t.device)).float().cpu()[:, 0]  # (Z,)
-        js = float(metrics.js_divergence_grid(self.p_data.double(), p_g.double(), self.grid.double()))
+        js = float(divergences.js_divergence_grid(self.p_data.double(), p_g.double(), self.grid.double()))
         total = self.p_data + p_g
-        d_star = metrics.optimal_discriminator(self.p_data, p_g)  # (M,)
+        d_star = divergences.optimal_discriminator(self.p_data, p_g)  # (M,)
         d_star = torch.where(total >= 0.02 * total.max(), d_star, torch.nan)  # undefined where no mass
         return {"grid": self.grid, "p_data": self.p_data, "p_g": p_g, "d": d, "d_star": d_star, "z": z[:, 0], "x_of_z": x_of_z,
                 "js": torch.tensor(js)}

@@ -4,7 +4,7 @@ One panel shows the plane: real samples, fake samples, the discriminator's outpu
 heatmap (one batched ``no_grad`` pass over a grid), the generator's manifold (a grid in noise
 space warped by G, for 2-D noise) and arrows of the generator's gradient at fake samples. Side
 panels show d_loss and g_loss, KL and JS between real and fake on a grid, and, for the mixtures,
-modes covered and the high-quality fraction (``metrics.mode_coverage``) with the samples per mode.
+modes covered and the high-quality fraction (``divergences.mode_coverage``) with the samples per mode.
 
 Controls: Play/Pause, Step, Step D, Step G, Reset, speed (from the base); live hyperparameters
 (loss, optimizer and learning rate per player, d_steps, the R1 penalty's gamma); architecture
@@ -12,16 +12,17 @@ switches that restart training (hidden layers, width, noise dimension and distri
 norm, packing, dataset, seed); a toggle per layer; Export GIF / PNG strip of the recorded history.
 
     dash = GAN2DDashboard("ring8")            # or GAN2DDashboard(my_tensor)  (n, 2)
+    dash = GAN2DDashboard("ring8", pack=1)    # any field of the recipe, by name
     dash = GAN2DDashboard.pretrained("ring8") # start mid-training from a shipped state
     dash.run(500)                             # headless: trains, updates the display
+
+What it trains is a dataset name plus a ``recipes.ToyRecipe`` (``dash.data_name``, ``dash.recipe``):
+the recommended recipe of the dataset unless another is given; every control changes one field.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import io
 import math
-from dataclasses import dataclass
 from pathlib import Path
 
 import ipywidgets as W
@@ -29,37 +30,21 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from gan_course import data, metrics, nets
+from gan_course import checkpoints, divergences
 from gan_course.config import assets_dir
+from gan_course.data import DATASETS_2D, dataset_2d  # noqa: F401  (notebook 06 imports them from here)
+from gan_course.loop import OPTIMIZERS
 from gan_course.losses import LOSS_NAMES
+from gan_course.nets import NOISE
 from gan_course.plots import GAN_COLORS, plot_curves
-from gan_course.recipes import TOY_NOISE, TOY_RECIPES, toy_latent_sampler
-from gan_course.train import OPTIMIZERS, GANTrainer, load_checkpoint, make_optimizer, save_checkpoint
-from gan_course.validate import require_nonnegative_number, require_positive_int
+from gan_course.recipes import TOY_RECIPES, ToyRecipe, toy_trainer
+from gan_course.train import GANTrainer
+from gan_course.validate import require_choice, require_positive_int, require_positive_number
 from gan_course.widgets.base import Dashboard
 
-DATASETS_2D = ("ring8", "grid25", "spiral", "moons", "two_gaussians")
-NOISE = TOY_NOISE  # the latent distributions the toy trainers know
 LAYERS = ("real", "fake", "D(x)", "manifold", "gradients")
-TWO_GAUSSIANS = (torch.tensor([[-1.0, 0.0], [1.0, 0.0]]), 0.1)  # (centers (2, 2), std)
-PRETRAINED_FORMAT = 1
-
-
-def two_gaussians(n: int, seed: int | None = None) -> torch.Tensor:
-    """``n`` samples (n, 2) of an even mixture of two Gaussians at (-1, 0) and (1, 0), std 0.1."""
-    gen = None if seed is None else torch.Generator().manual_seed(int(seed))
-    centers, std = TWO_GAUSSIANS
-    component = torch.randint(2, (n,), generator=gen)  # (n,)
-    return centers[component] + std * torch.randn(n, 2, generator=gen)  # (n, 2)
-
-
-def dataset_2d(name: str, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor | None, float | None]:
-    """Samples and, for the mixtures, the modes: ``(x (n, 2), centers (K, 2) or None, std or None)``."""
-    if name not in DATASETS_2D:
-        raise ValueError(f"data must be one of {', '.join(map(repr, DATASETS_2D))} or an (n, 2) tensor; got {name!r}")
-    if name == "two_gaussians":
-        return two_gaussians(n, seed), *TWO_GAUSSIANS
-    return data.toy(name, n, seed=seed), *data.toy_modes(name)
+# the controls that act on the running trainer (GANTrainer.update); every other one restarts training
+LIVE = ("loss", "lr_d", "lr_g", "d_steps", "r1_weight", "optimizer_d", "optimizer_g")
 
 
 def check_samples_2d(x: object, name: str = "data") -> torch.Tensor:
@@ -71,80 +56,6 @@ def check_samples_2d(x: object, name: str = "data") -> torch.Tensor:
     if not torch.isfinite(x).all():
         raise ValueError(f"{name} contains {int((~torch.isfinite(x)).sum())} NaN or inf values; clean them first")
     return x.detach().float().cpu()
-
-
-@dataclass(frozen=True)
-class Settings2D:
-    """Everything that fixes a 2-D GAN run (the dashboard's controls; vary with ``dataclasses.replace``)."""
-
-    data: str = "ring8"  # a name in DATASETS_2D, or "custom" for a user tensor
-    loss: str = "nonsaturating"  # a name in losses.LOSS_NAMES
-    optimizer_d: str = "adam"  # the discriminator's optimizer, one of train.OPTIMIZERS
-    optimizer_g: str = "adam"  # the generator's optimizer
-    lr_d: float = 5e-4  # discriminator learning rate
-    lr_g: float = 5e-4  # generator learning rate
-    d_steps: int = 1  # discriminator updates per generator update
-    depth: int = 3  # hidden layers of both players
-    width: int = 128  # units per hidden layer
-    latent_dim: int = 2  # noise dimension (the manifold is drawn when it is 2)
-    noise: str = "gaussian"  # "gaussian" or "uniform"
-    spectral_norm: bool = False  # spectral normalisation of D's layers
-    r1_weight: float = 0.0  # gamma of the R1 penalty on D's gradient at real data (0: off)
-    pack: int = 1  # PacGAN: samples shown to D at once
-    batch_size: int = 256  # a multiple of pack
-    seed: int = 0  # data, initial weights and training streams
-
-    def __post_init__(self) -> None:
-        if self.data not in DATASETS_2D + ("custom",):
-            raise ValueError(f"data must be one of {', '.join(map(repr, DATASETS_2D))}; got {self.data!r}")
-        if self.loss not in LOSS_NAMES:
-            raise ValueError(f"loss must be one of {', '.join(map(repr, LOSS_NAMES))}; got {self.loss!r}")
-        for name in ("optimizer_d", "optimizer_g"):
-            if getattr(self, name) not in OPTIMIZERS:
-                raise ValueError(f"{name} must be one of {OPTIMIZERS}; got {getattr(self, name)!r}")
-        if self.noise not in NOISE:
-            raise ValueError(f"noise must be one of {NOISE}; got {self.noise!r}")
-        for name in ("d_steps", "width", "latent_dim", "pack", "batch_size"):
-            value = getattr(self, name)
-            require_positive_int(name, value)
-        if isinstance(self.depth, bool) or not isinstance(self.depth, int) or self.depth < 0:
-            raise ValueError(f"depth must be an int >= 0, got {self.depth!r}")
-        require_nonnegative_number("r1_weight", self.r1_weight)
-        if self.batch_size % self.pack:
-            raise ValueError(f"batch_size ({self.batch_size}) must be a multiple of pack ({self.pack})")
-
-
-def recommended_settings(name: str, **changes) -> Settings2D:
-    """The course's recommended setting for a toy (``recipes.TOY_RECIPES``), as dashboard settings."""
-    recipe = TOY_RECIPES.get(name, TOY_RECIPES["ring8"])
-    base = Settings2D(data=name, loss=recipe.loss, lr_d=recipe.lr_d, lr_g=recipe.lr_g, d_steps=recipe.d_steps,
-                      depth=recipe.depth, width=recipe.width, latent_dim=recipe.latent_dim,
-                      batch_size=recipe.batch_size, spectral_norm=recipe.spectral_norm, pack=recipe.pack,
-                      noise=recipe.noise, r1_weight=recipe.r1_weight)
-    return dataclasses.replace(base, **changes)
-
-
-def build_trainer(settings: Settings2D, x: torch.Tensor, device: str = "cpu") -> GANTrainer:
-    """A ``GANTrainer`` for ``settings`` on data ``x`` (n, 2); the seed fixes the initial weights."""
-    s = settings
-    torch.manual_seed(s.seed)
-    g = nets.MLPGenerator(s.latent_dim, 2, s.width, s.depth)
-    d = nets.MLPDiscriminator(2, s.width, s.depth, spectral_norm=s.spectral_norm, pack=s.pack)
-    trainer = GANTrainer(g, d, x, s.loss, latent_sampler=toy_latent_sampler(s.noise, s.latent_dim), d_steps=s.d_steps,
-                         lr_d=s.lr_d, lr_g=s.lr_g, r1_weight=s.r1_weight, batch_size=s.batch_size, seed=s.seed,
-                         device=device, optimizer=s.optimizer_d)
-    if s.optimizer_g != s.optimizer_d:
-        set_optimizer(trainer, "g", s.optimizer_g)
-    return trainer
-
-
-def set_optimizer(trainer: GANTrainer, player: str, name: str) -> None:
-    """Give one player (``"d"`` or ``"g"``) a fresh optimizer ``name`` at its current learning rate."""
-    if player not in ("d", "g"):
-        raise ValueError(f"player must be 'd' or 'g', got {player!r}")
-    net = trainer.discriminator if player == "d" else trainer.generator
-    lr = getattr(trainer.config, f"lr_{player}")
-    setattr(trainer, f"opt_{player}", make_optimizer(name, net.parameters(), lr, trainer.config.betas, trainer.device))
 
 
 def plane_bounds(x: torch.Tensor, margin: float = 0.2) -> tuple[float, float, float, float]:
@@ -164,44 +75,49 @@ class GAN2DDashboard(Dashboard):
 
     Args:
         data: a name in ``DATASETS_2D`` or a tensor (n, 2) of your own.
-        settings: a ``Settings2D``; keyword arguments (``loss=...``, ``pack=2``) override its
-            fields. Default: ``recommended_settings(data)``.
+        recipe: a ``recipes.ToyRecipe``; default the recommended one for ``data``
+            (``recipes.TOY_RECIPES``; ring8's for a tensor of your own).
         centers, std: the modes of a user tensor, to count modes covered (optional).
         num_samples: fake samples drawn (from a fixed z) at each redraw.
         grid_size: cells per axis of the D(x) heatmap.
         num_arrows: fake samples that carry a gradient arrow.
         device: where training runs (``"cpu"`` keeps the widget responsive on a laptop).
-        **kw: ``Settings2D`` fields, or options of ``Dashboard`` (``steps_per_tick``, ``tick_ms``, ...).
+        **kw: fields of the recipe by name (``loss="hinge"``, ``pack=2``, ``seed=3``,
+            ``num_data=2000``: ``ToyRecipe.replace``), or options of ``Dashboard``
+            (``steps_per_tick``, ``tick_ms``, ...).
     """
 
     actions = ("step", "step_d", "step_g")
 
-    def __init__(self, data: str | torch.Tensor = "ring8", settings: Settings2D | None = None, *,
+    def __init__(self, data: str | torch.Tensor = "ring8", recipe: ToyRecipe | None = None, *,
                  centers: torch.Tensor | None = None, std: float | None = None, num_samples: int = 1000,
-                 num_data: int = 20000, grid_size: int = 80, num_arrows: int = 150, device: str = "cpu",
-                 **kw) -> None:
-        fields = {f.name for f in dataclasses.fields(Settings2D)}
-        changes = {k: kw.pop(k) for k in list(kw) if k in fields}
+                 grid_size: int = 80, num_arrows: int = 150, device: str = "cpu", **kw) -> None:
+        dashboard_options = {"title", "figsize", "dpi", "controls", "steps_per_tick", "tick_ms", "redraw_interval",
+                             "max_frames"}
+        changes = {k: kw.pop(k) for k in list(kw) if k not in dashboard_options}
         if isinstance(data, str):
             if data not in DATASETS_2D:
                 raise ValueError(f"data must be one of {', '.join(map(repr, DATASETS_2D))} or an (n, 2) tensor; "
                                  f"got {data!r}")
-            base = dataclasses.replace(settings or recommended_settings(data), data=data)
+            self.data_name = data
             self.user_data = None
         else:
             self.user_data = check_samples_2d(data)
-            base = dataclasses.replace(settings or recommended_settings("ring8"), data="custom")
+            self.data_name = "custom"
         if centers is not None:
             centers = check_samples_2d(centers, "centers")
-            if not (isinstance(std, (int, float)) and std > 0):
-                raise ValueError(f"std must be a positive number when centers are given, got {std!r}")
+            if std is None:
+                raise ValueError("std must be a positive number when centers are given, got None")
+            require_positive_number("std", std)
         self.user_modes = (centers, std)
-        self.settings = dataclasses.replace(base, **changes)
-        self.num_samples, self.num_data, self.grid_size = num_samples, num_data, grid_size
-        self.num_arrows, self.device = num_arrows, device
+        base = recipe or TOY_RECIPES["ring8" if self.user_data is not None else self.data_name]
+        self.recipe = base.replace(**changes)
+        self.num_samples = require_positive_int("num_samples", num_samples)
+        self.grid_size = require_positive_int("grid_size", grid_size)
+        self.num_arrows, self.device = require_positive_int("num_arrows", num_arrows), device
         self._make_controls()
         self._load_data()
-        self.trainer = build_trainer(self.settings, self.x_data, device)
+        self.trainer = self._new_trainer()
         self._clear_curves()
         kw.setdefault("steps_per_tick", 10)
         super().__init__(title="2-D GAN (GAN Lab in Jupyter)", figsize=(13, 5.2), controls=self._control_rows(), **kw)
@@ -210,39 +126,37 @@ class GAN2DDashboard(Dashboard):
     def pretrained(cls, name: str, path: str | Path | None = None, **kw) -> "GAN2DDashboard":
         """A dashboard that starts mid-training from the shipped state for ``name`` (or ``path``)."""
         path = Path(path) if path is not None else pretrained_path(name)
-        state = load_checkpoint(path)
-        if state.get("format") != PRETRAINED_FORMAT:
-            raise ValueError(f"{path} is not a 2-D dashboard state (format {state.get('format')!r})")
-        settings = Settings2D(**{**state["settings"], "data": name})
-        dash = cls(name, settings, **kw)
+        state = checkpoints.load(path, "gan2d_state")
+        dash = cls(name, ToyRecipe.from_dict(state["recipe"]), **kw)
         dash.load_state(state)
         return dash
 
     # ---- controls -------------------------------------------------------------------------------
 
     def _make_controls(self) -> None:
-        s = self.settings
+        net, cfg = self.recipe.net, self.recipe.trainer
         slider = dict(continuous_update=False, style={"description_width": "initial"})
         log_lr = dict(base=10, min=-5, max=-1, readout_format=".1e", **slider)
         self.controls = {
-            "loss": W.Dropdown(options=LOSS_NAMES, value=s.loss, description="loss"),
-            "optimizer_d": W.Dropdown(options=OPTIMIZERS, value=s.optimizer_d, description="opt D"),
-            "optimizer_g": W.Dropdown(options=OPTIMIZERS, value=s.optimizer_g, description="opt G"),
-            "lr_d": W.FloatLogSlider(value=s.lr_d, description="lr_d", **log_lr),
-            "lr_g": W.FloatLogSlider(value=s.lr_g, description="lr_g", **log_lr),
-            "d_steps": W.IntSlider(value=s.d_steps, min=1, max=10, description="d_steps", **slider),
-            "r1_weight": W.Dropdown(options=sorted({0.0, 0.01, 0.1, 1.0, 10.0, s.r1_weight}), value=s.r1_weight,
+            "loss": W.Dropdown(options=LOSS_NAMES, value=cfg.loss, description="loss"),
+            "optimizer_d": W.Dropdown(options=OPTIMIZERS, value=cfg.optimizer_d, description="opt D"),
+            "optimizer_g": W.Dropdown(options=OPTIMIZERS, value=cfg.optimizer_g, description="opt G"),
+            "lr_d": W.FloatLogSlider(value=cfg.lr_d, description="lr_d", **log_lr),
+            "lr_g": W.FloatLogSlider(value=cfg.lr_g, description="lr_g", **log_lr),
+            "d_steps": W.IntSlider(value=cfg.d_steps, min=1, max=10, description="d_steps", **slider),
+            "r1_weight": W.Dropdown(options=sorted({0.0, 0.01, 0.1, 1.0, 10.0, cfg.r1_weight}), value=cfg.r1_weight,
                                     description="R1 γ"),
             # the ones below rebuild the networks: training restarts from step 0
             "data": W.Dropdown(options=DATASETS_2D + (("custom",) if self.user_data is not None else ()),
-                               value=s.data, description="data"),
-            "depth": W.IntSlider(value=s.depth, min=0, max=6, description="hidden layers", **slider),
-            "width": W.Dropdown(options=sorted({8, 16, 32, 64, 128, 256, s.width}), value=s.width, description="width"),
-            "latent_dim": W.IntSlider(value=s.latent_dim, min=1, max=16, description="noise dim", **slider),
-            "noise": W.Dropdown(options=NOISE, value=s.noise, description="noise"),
-            "spectral_norm": W.Checkbox(value=s.spectral_norm, description="spectral norm (D)"),
-            "pack": W.IntSlider(value=s.pack, min=1, max=8, description="pack", **slider),
-            "seed": W.BoundedIntText(value=s.seed, min=0, max=2**31 - 1, description="seed"),
+                               value=self.data_name, description="data"),
+            "depth": W.IntSlider(value=net.depth, min=0, max=6, description="hidden layers", **slider),
+            "width": W.Dropdown(options=sorted({8, 16, 32, 64, 128, 256, net.width}), value=net.width,
+                                description="width"),
+            "latent_dim": W.IntSlider(value=net.latent_dim, min=1, max=16, description="noise dim", **slider),
+            "noise": W.Dropdown(options=NOISE, value=net.noise, description="noise"),
+            "spectral_norm": W.Checkbox(value=net.spectral_norm, description="spectral norm (D)"),
+            "pack": W.IntSlider(value=net.pack, min=1, max=8, description="pack", **slider),
+            "seed": W.BoundedIntText(value=cfg.seed, min=0, max=2**31 - 1, description="seed"),
         }
         for name, control in self.controls.items():
             control.observe(lambda change, name=name: self._on_control(name, change), names="value")
@@ -267,47 +181,64 @@ class GAN2DDashboard(Dashboard):
         if not self._guarded(self.set, name, change["new"]):
             change["owner"].value = change["old"]  # refused: show the setting that is in force (the error stays)
 
-    LIVE = ("loss", "lr_d", "lr_g", "d_steps", "r1_weight")  # changed in place: training goes on
-
     def set(self, name: str, value) -> None:
-        """Change one setting: the ``LIVE`` ones (and the optimizers) in place, the others restart.
+        """Change one setting: ``data`` or a field of the recipe. The ``LIVE`` ones act on the
+        running trainer; the others (architecture, noise, seed, data) start a new run.
 
         A change that is refused (say a batch size that ``pack`` does not divide) raises a
         ``ValueError`` and leaves the run as it was.
         """
-        if getattr(self.settings, name, object()) == value:
+        if name == "data":
+            if value == self.data_name:
+                return
+            if value == "custom" and self.user_data is None:
+                raise ValueError("data 'custom' needs a tensor of your own: GAN2DDashboard(my_tensor)")
+            self.data_name = require_choice("data", value, DATASETS_2D + ("custom",))
+            self.reset()
+            return
+        if self._current(name) == value:
             return  # nothing changes (e.g. a control put back after a refused value)
-        new = dataclasses.replace(self.settings, **{name: value})  # validates
-        if name in self.LIVE:
+        new = self.recipe.replace(**{name: value})  # validates
+        if name in LIVE:
             self.trainer.update(**{name: value})
-        elif name in ("optimizer_d", "optimizer_g"):
-            set_optimizer(self.trainer, name[-1], value)
-        self.settings = new
-        if name not in self.LIVE + ("optimizer_d", "optimizer_g"):
-            self.reset()  # architecture, data or seed: a new run
-        else:
+        self.recipe = new
+        if name in LIVE:
             self.redraw(force=True)
+        else:
+            self.reset()  # architecture, data or seed: a new run
         control = self.controls.get(name)
         if control is not None and control.value != value:
             control.value = value  # keep the widget in step when called from code (no loop: same value)
 
+    def _current(self, name: str):
+        """The value in force of a recipe field (on the recipe, its net or its trainer)."""
+        for part in (self.recipe, self.recipe.net, self.recipe.trainer):
+            if hasattr(part, name):
+                return getattr(part, name)
+        return object()  # not a setting: ``recipe.replace`` says so
+
     # ---- state ----------------------------------------------------------------------------------
 
     def _load_data(self) -> None:
-        s = self.settings
-        if s.data == "custom":
+        seed = self.recipe.trainer.seed
+        if self.data_name == "custom":
             self.x_data = self.user_data
             self.centers, self.std = self.user_modes
         else:
-            self.x_data, self.centers, self.std = dataset_2d(s.data, self.num_data, s.seed)
+            self.x_data, self.centers, self.std = dataset_2d(self.data_name, self.recipe.num_data, seed)
         self.bounds = plane_bounds(self.x_data)
-        gen = torch.Generator().manual_seed(s.seed + 7)
+        gen = torch.Generator().manual_seed(seed + 7)
         take = torch.randperm(len(self.x_data), generator=gen)[: self.num_samples]
         self.x_show = self.x_data[take]  # (S, 2) the real samples drawn and used for KL/JS
         x_min, x_max, y_min, y_max = self.bounds
         gx = torch.linspace(x_min, x_max, self.grid_size)
         gy = torch.linspace(y_min, y_max, self.grid_size)
         self.grid_points = torch.cartesian_prod(gx, gy)  # (M*M, 2), x varies slowest
+
+    def _new_trainer(self) -> GANTrainer:
+        """A fresh trainer for the recipe on the current data (the seed fixes the initial weights)."""
+        return toy_trainer(self.data_name, seed=self.recipe.trainer.seed, device=self.device, recipe=self.recipe,
+                           x=self.x_data)
 
     def _clear_curves(self) -> None:
         self.curves: dict[str, list[float]] = {k: [] for k in ("step", "kl", "js", "modes", "high_quality")}
@@ -317,18 +248,19 @@ class GAN2DDashboard(Dashboard):
 
     def reset_state(self) -> None:
         """A new run from the seed; a dashboard started from a pretrained state goes back to that
-        state, as long as the settings still match it."""
+        state, as long as the data and the recipe still match it."""
         self._load_data()
-        self.trainer = build_trainer(self.settings, self.x_data, self.device)
+        self.trainer = self._new_trainer()
         self._clear_curves()
         start = getattr(self, "_start_state", None)
-        if start is not None and Settings2D(**{**start["settings"], "data": self.settings.data}) == self.settings:
+        if start is not None and start["data"] == self.data_name and start["recipe"] == self.recipe.to_dict():
             self._restore(start)
 
     def state(self) -> dict:
-        """A small, loadable state: settings, both networks, counters, history and curves (no optimizer state)."""
+        """A small, loadable state: data name, recipe, both networks, counters, history and curves
+        (no optimizer state)."""
         t = self.trainer
-        return {"format": PRETRAINED_FORMAT, "settings": dataclasses.asdict(self.settings),
+        return {"data": self.data_name, "recipe": self.recipe.to_dict(),
                 "generator": t.generator.state_dict(), "discriminator": t.discriminator.state_dict(),
                 "counters": {"global_step": t.global_step, "d_updates": t.d_updates, "g_updates": t.g_updates},
                 "history": {k: list(v) for k, v in t.history.items()},
@@ -336,26 +268,23 @@ class GAN2DDashboard(Dashboard):
                 "steps_done": self.steps_done}
 
     def save_state(self, path: str | Path) -> Path:
-        """Write ``state()`` atomically (used to make the shipped pretrained states)."""
-        return save_checkpoint(self.state(), path)
+        """Write ``state()`` as a ``"gan2d_state"`` checkpoint (how the shipped states are made:
+        ``tools/make_gan2d_states.py``)."""
+        return checkpoints.save(path, "gan2d_state", self.state())
 
     def load_state(self, state: dict) -> None:
         """Restore a ``state()`` and make it the one Reset returns to; the optimizers start afresh
         (Adam's moments are not shipped)."""
-        self._start_state = state
         self._restore(state)
+        self._start_state = {**state, "data": self.data_name, "recipe": self.recipe.to_dict()}
         self.steps_done = int(state["steps_done"])
         self.frames.clear()  # the history starts at the loaded state
         self.frame_steps.clear()
         self.redraw(force=True)
 
     def _restore(self, state: dict) -> None:
-        t = self.trainer
-        t.generator.load_state_dict(state["generator"])
-        t.discriminator.load_state_dict(state["discriminator"])
-        c = state["counters"]
-        t.global_step, t.d_updates, t.g_updates = int(c["global_step"]), int(c["d_updates"]), int(c["g_updates"])
-        t.history = {k: list(v) for k, v in state["history"].items()}
+        self.trainer.load_weights({k: state[k] for k in ("generator", "discriminator")}, history=state["history"],
+                                  counters=state["counters"])
         self.curves = {k: list(v) for k, v in state["curves"].items()}
 
     # ---- what is drawn --------------------------------------------------------------------------
@@ -374,19 +303,19 @@ class GAN2DDashboard(Dashboard):
         logits = self._logits(self.grid_points)  # (M*M,)
         heat = torch.sigmoid(logits) if t.config.loss in ("minimax", "nonsaturating") else logits
         out = {"x_fake": x_fake, "heat": heat.reshape(self.grid_size, self.grid_size)}  # (M, M), [i_x, i_y]
-        if self.settings.latent_dim == 2:
+        if self.recipe.net.latent_dim == 2:
             out["manifold"] = self._manifold()
         out["arrows"] = self._arrows(x_fake[: self.num_arrows])
         if torch.isfinite(x_fake).all():
-            out["kl"], out["js"] = metrics.kl_js_2d(self.x_show, x_fake, self.bounds, bins=64,
+            out["kl"], out["js"] = divergences.kl_js_2d(self.x_show, x_fake, self.bounds, bins=64,
                                                     bandwidth=(self.bounds[1] - self.bounds[0]) / 64 * 1.5)
         if self.centers is not None and torch.isfinite(x_fake).all():
-            out["coverage"] = metrics.mode_coverage(x_fake, self.centers, self.std)
+            out["coverage"] = divergences.mode_coverage(x_fake, self.centers, self.std)
         return out
 
     def _manifold(self, lines: int = 11, points: int = 60) -> torch.Tensor:
         """G applied to a grid of lines in 2-D noise space: (2 * lines, points, 2)."""
-        r = 2.0 if self.settings.noise == "gaussian" else 1.0
+        r = 2.0 if self.recipe.net.noise == "gaussian" else 1.0
         u = torch.linspace(-r, r, points)  # (P,)
         v = torch.linspace(-r, r, lines)  # (L,)
         horiz = torch.stack(torch.broadcast_tensors(u[None, :], v[:, None]), dim=-1)  # (L, P, 2)
@@ -482,7 +411,7 @@ class GAN2DDashboard(Dashboard):
         ax.set_xlim(x_min, x_max)
         ax.set_ylim(y_min, y_max)
         ax.set_aspect("equal")
-        name = self.settings.data
+        name = self.data_name
         what = "D(x): green real, pink fake" if sigmoid else "critic: green high, pink low"
         ax.set_title(f"{name}, step {step} | {what}", fontsize=10)
         ax.tick_params(labelsize=7)
@@ -518,53 +447,6 @@ class GAN2DDashboard(Dashboard):
                      f" | high quality {100 * c['high_quality'][-1]:.1f} %")
         return text
 
-    # ---- export ---------------------------------------------------------------------------------
-
-    def export_gif(self, path: str | Path, duration_ms: int = 150) -> Path:
-        """Write the recorded history as an animated GIF (for slides); returns the path."""
-        images = self._frame_images()
-        path = Path(path)
-        images[0].save(path, save_all=True, append_images=images[1:], duration=duration_ms, loop=0)
-        return path
-
-    def export_strip(self, path: str | Path, num_frames: int = 4) -> Path:
-        """Write ``num_frames`` evenly spaced recorded frames, side by side, as one PNG."""
-        from PIL import Image
-
-        if isinstance(num_frames, bool) or not isinstance(num_frames, int) or num_frames < 1:
-            raise ValueError(f"num_frames must be a positive int, got {num_frames!r}")
-        images = self._frame_images()
-        picks = sorted({round(i) for i in np.linspace(0, len(images) - 1, min(num_frames, len(images)))})
-        chosen = [images[i] for i in picks]
-        strip = Image.new("RGB", (sum(im.width for im in chosen), max(im.height for im in chosen)), "white")
-        left = 0
-        for im in chosen:
-            strip.paste(im, (left, 0))
-            left += im.width
-        path = Path(path)
-        strip.save(path, format="PNG")
-        return path
-
-    def _frame_images(self):
-        from PIL import Image
-
-        if not self.frames:
-            raise ValueError("there is no recorded history yet: press Step or Play, or call run(steps)")
-        return [Image.open(io.BytesIO(png)).convert("RGB") for png in self.frames]
-
     def _export_clicked(self) -> None:
         gif, strip = self.export_gif("gan2d_history.gif"), self.export_strip("gan2d_history_strip.png")
         self.readout.value = f"wrote {gif.resolve()} and {strip.resolve()}"
-
-
-def make_pretrained(name: str, steps: int = 1500, seed: int = 0, path: str | Path | None = None) -> Path:
-    """Train the recommended setting on ``name`` for ``steps`` steps (seed ``seed``) and write the
-    dashboard state that ``GAN2DDashboard.pretrained(name)`` starts from (well under 1 MB)."""
-    torch.set_num_threads(1)
-    dash = GAN2DDashboard(name, seed=seed)
-    redraw_every = max(1, steps // 20)
-    for i in range(1, steps + 1):
-        dash.step("step", redraw=False)
-        if i % redraw_every == 0:
-            dash._track(dash.trainer.global_step, dash.snapshot())  # the KL/JS/modes curves, without drawing
-    return dash.save_state(path or pretrained_path(name))

@@ -24,7 +24,6 @@ the networks in eval mode only for as long as it draws.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import html
 import math
@@ -176,22 +175,16 @@ class ImageGANDashboard(Dashboard):
 
     # ---- what is drawn ----------------------------------------------------------------------
 
-    def _autocast(self):
-        p = self.trainer.precision
-        if not p.autocast:
-            return contextlib.nullcontext()
-        return torch.autocast(self.trainer.device.type, dtype=p.dtype)
-
     @torch.no_grad()
     def _generate(self, z: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
         g = self.trainer.sampling_generator  # the weight average when the trainer keeps one (ema > 0)
-        with eval_mode(g), self._autocast():
+        with eval_mode(g), self.trainer.autocast():
             return (g(z) if y is None else g(z, y)).float()
 
     @torch.no_grad()
     def _critic(self, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
         d = self.trainer.discriminator
-        with eval_mode(d), self._autocast():
+        with eval_mode(d), self.trainer.autocast():
             return (d(x) if y is None else d(x, y)).float()
 
     @torch.no_grad()
