@@ -22,6 +22,7 @@ import os
 import struct
 import urllib.error
 import urllib.request
+from typing import Any, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -437,3 +438,16 @@ class DeviceSampler:
         self.generator.set_state(state["generator"])
         self._perm = state["perm"].to(self.device)
         self._pos = int(state["pos"])
+
+
+def make_sampler(data: Any, batch_size: int, device: torch.device, seed: int) -> Iterator:
+    """Minibatches of ``data``: a tensor (N, ...) or a pair ``(x, y)`` of tensors become a
+    ``DeviceSampler``; an iterator of batches (a sampler of your own) is used as it is."""
+    if isinstance(data, torch.Tensor):
+        return DeviceSampler(data, batch_size=batch_size, device=device, seed=seed)
+    if isinstance(data, (tuple, list)) and len(data) == 2 and all(isinstance(t, torch.Tensor) for t in data):
+        return DeviceSampler(data[0], data[1], batch_size=batch_size, device=device, seed=seed)
+    if hasattr(data, "__next__"):
+        return data
+    raise ValueError(f"data must be a tensor, a pair (x, y) of tensors or a sampler (an iterator "
+                     f"of batches), got {type(data).__name__}")

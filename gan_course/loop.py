@@ -115,6 +115,23 @@ def make_optimizer(name: str, params: Iterable[torch.nn.Parameter], lr: float, b
     return torch.optim.SGD(params, lr=lr, foreach=True)
 
 
+@torch.no_grad()
+def update_weight_average(average: torch.nn.Module, model: torch.nn.Module, decay: float, t: int) -> None:
+    r"""One step of an exponential moving average of ``model``'s weights, kept in ``average``.
+
+    .. math:: \bar\theta \leftarrow \beta_t \bar\theta + (1 - \beta_t)\,\theta,\qquad
+              \beta_t = \min\big(\beta, \tfrac{1 + t}{10 + t}\big)
+
+    after t updates of the model: the short memory at the start forgets the random initial
+    weights quickly. Buffers (batch-norm statistics) are copied as they are. An average of the
+    recent iterates samples better than the last one (Yazici et al., 2019).
+    """
+    beta = min(decay, (1 + t) / (10 + t))
+    torch._foreach_lerp_(list(average.parameters()), list(model.parameters()), 1 - beta)
+    for average_buffer, buffer in zip(average.buffers(), model.buffers()):
+        average_buffer.copy_(buffer)
+
+
 # --------------------------------------------------------------------------------------------
 # Learning-rate schedules
 # --------------------------------------------------------------------------------------------

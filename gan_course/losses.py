@@ -263,6 +263,22 @@ def get_loss(loss: str | GANLoss | tuple[DLoss, GLoss]) -> GANLoss:
                      f"functions (d_loss, g_loss); got {loss!r}")
 
 
+def generator_gradient_norm(generator: torch.nn.Module, discriminator: torch.nn.Module,
+                            g_loss: Callable[[torch.Tensor], torch.Tensor],
+                            n: int = 512, seed: int = 0) -> float:
+    r"""The norm of the generator's gradient :math:`\lVert \nabla_\theta \mathcal L_G \rVert_2` against a fixed D.
+
+    Shows the saturating loss's vanishing gradient: when D confidently rejects the fakes,
+    :math:`\log(1 - D(G(z)))` is flat and this norm goes to 0, while :math:`-\log D(G(z))` is not.
+    Nothing is updated and no ``.grad`` is written.
+    """
+    device = next(generator.parameters()).device
+    z = torch.randn(n, generator.latent_dim, generator=torch.Generator().manual_seed(seed)).to(device)  # (n, latent_dim)
+    params = [p for p in generator.parameters() if p.requires_grad]
+    grads = torch.autograd.grad(g_loss(discriminator(generator(z))), params)
+    return float(torch.linalg.vector_norm(torch.stack([g.norm() for g in grads])))
+
+
 # --------------------------------------------------------------------------------------------
 # Dirac-GAN: data at 0, generator theta (a point mass), discriminator D(x) = psi * x
 # --------------------------------------------------------------------------------------------

@@ -15,8 +15,6 @@ The generator carries ``latent_dim`` (and ``num_classes``), which the trainer re
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
-from typing import Callable
 
 import torch
 import torch.nn as nn
@@ -332,84 +330,3 @@ class DCGANDiscriminator(nn.Module):
         if y is not None and self.conditioning == "projection":
             logits = logits + (self.embed(y).to(h.dtype) * h).sum(dim=1)  # (B,)
         return logits
-
-
-# --------------------------------------------------------------------------------------------
-# Noise, and network specs: what a recipe says about its two networks
-# --------------------------------------------------------------------------------------------
-
-NOISE = ("gaussian", "uniform")  # the latent distributions the toy GANs know
-
-
-def gaussian_latent(latent_dim: int) -> Callable[[int, torch.Generator], torch.Tensor]:
-    r"""The default latent sampler :math:`z \sim \mathcal N(0, I_{latent\_dim})`."""
-    def sample(n: int, generator: torch.Generator) -> torch.Tensor:
-        return torch.randn(n, latent_dim, generator=generator, device=generator.device)
-    return sample
-
-
-def latent_sampler(noise: str, latent_dim: int) -> Callable[[int, torch.Generator], torch.Tensor]:
-    r"""z ~ N(0, I) (``"gaussian"``) or z ~ U[-1, 1]^latent_dim (``"uniform"``): ``f(n, generator) -> z``."""
-    if require_choice("noise", noise, NOISE) == "gaussian":
-        return gaussian_latent(latent_dim)
-    return lambda n, gen: 2 * torch.rand(n, latent_dim, generator=gen, device=gen.device) - 1
-
-
-@dataclass(frozen=True)
-class MLPSpec:
-    """Both players of a toy GAN: MLPs of the same width and depth (notebooks 05-06)."""
-
-    latent_dim: int = 1  # size of z
-    width: int = 64  # hidden units per layer, both players
-    depth: int = 2  # hidden layers, both players
-    noise: str = "gaussian"  # the latent distribution, one of NOISE
-    spectral_norm: bool = False  # spectral normalisation of the discriminator's layers
-    pack: int = 1  # PacGAN: samples the discriminator sees at once
-
-    def __post_init__(self) -> None:
-        for name, minimum in (("latent_dim", 1), ("width", 1), ("depth", 0), ("pack", 1)):
-            object.__setattr__(self, name, require_int(name, getattr(self, name), minimum))
-        require_choice("noise", self.noise, NOISE)
-
-    def build(self, data_dim: int) -> tuple[MLPGenerator, MLPDiscriminator]:
-        """``(generator, discriminator)`` for samples of ``data_dim`` numbers (weights from the
-        current torch seed, the generator's first)."""
-        generator = MLPGenerator(self.latent_dim, data_dim, self.width, self.depth)
-        discriminator = MLPDiscriminator(data_dim, self.width, self.depth, spectral_norm=self.spectral_norm,
-                                         pack=self.pack)
-        return generator, discriminator
-
-    def latent_sampler(self) -> Callable[[int, torch.Generator], torch.Tensor]:
-        """The sampler of z this spec's generator reads."""
-        return latent_sampler(self.noise, self.latent_dim)
-
-
-@dataclass(frozen=True)
-class DCGANSpec:
-    """Both players of an image GAN on 28x28 digits (notebooks 07-09)."""
-
-    latent_dim: int = 64  # size of z
-    width_g: int = 64  # generator channels (DCGANGenerator width)
-    width_d: int = 64  # discriminator channels (DCGANDiscriminator width)
-    conditional: bool = False  # feed the digit label to both players
-    conditioning: str = "concat"  # how D reads the label: "concat" (an input plane) or "projection"
-    spectral_norm: bool = False  # spectral norm on D's layers
-    upsample: str = "transposed"  # "transposed" (DCGAN) or "resize" (no checkerboard)
-
-    def __post_init__(self) -> None:
-        for name in ("latent_dim", "width_g", "width_d"):
-            object.__setattr__(self, name, require_int(name, getattr(self, name)))
-        require_choice("conditioning", self.conditioning, CONDITIONING)
-        require_choice("upsample", self.upsample, UPSAMPLING)
-
-    @property
-    def num_classes(self) -> int | None:
-        """10 for a conditional model, else None."""
-        return 10 if self.conditional else None
-
-    def build(self) -> tuple[DCGANGenerator, DCGANDiscriminator]:
-        """``(generator, discriminator)`` (weights from the current torch seed, the generator's first)."""
-        generator = DCGANGenerator(self.latent_dim, self.width_g, self.num_classes, upsample=self.upsample)
-        discriminator = DCGANDiscriminator(self.width_d, self.num_classes, self.conditioning,
-                                           spectral_norm=self.spectral_norm)
-        return generator, discriminator

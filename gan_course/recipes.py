@@ -1,6 +1,6 @@
 """The course's recommended GANs: one description per run, composed of a network spec and a config.
 
-A recipe is a network spec (``nets.MLPSpec`` or ``nets.DCGANSpec``) plus a ``TrainerConfig`` and
+A recipe is a network spec (``specs.MLPSpec`` or ``specs.DCGANSpec``) plus a ``TrainerConfig`` and
 what is left of a run (steps, data size). Notebooks 05-09, the dashboards and
 ``python -m gan_course train ...`` build their trainers from these recipes, so a lecture, a
 student's laptop and the command line train the very same model::
@@ -25,9 +25,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from gan_course import checkpoints, data, metrics, nets
+from gan_course import checkpoints, data, metrics, nets, specs
 from gan_course.config import assets_dir, cpu_has_native_bf16, get_device
-from gan_course.train import GANTrainer, TrainerConfig
+from gan_course.specs import TrainerConfig
+from gan_course.train import GANTrainer
 from gan_course.validate import require_choice, require_positive_int
 
 NUM_SAMPLES = 1000  # image samples written by the command line (100 per class for cgan)
@@ -84,9 +85,9 @@ _TOY_TRAINER = TrainerConfig(lr_d=1e-3, lr_g=1e-3, batch_size=256)
 class ToyRecipe(_Recipe):
     """A GAN on a toy dataset: the two MLPs, the trainer's settings, and the run's length."""
 
-    _net_spec = nets.MLPSpec
+    _net_spec = specs.MLPSpec
 
-    net: nets.MLPSpec = field(default_factory=nets.MLPSpec)  # both players' networks and the noise
+    net: specs.MLPSpec = field(default_factory=specs.MLPSpec)  # both players' networks and the noise
     trainer: TrainerConfig = _TOY_TRAINER  # loss, learning rates, d_steps, batch size, lr_decay, seed ...
     steps: int = 3000  # generator updates of a run
     num_data: int = 20000  # size of the training set drawn from the toy distribution
@@ -99,7 +100,7 @@ class ToyRecipe(_Recipe):
 
 
 def _toy(latent_dim: int, width: int, depth: int, steps: int, lr: float, pack: int = 1, **trainer) -> ToyRecipe:
-    return ToyRecipe(nets.MLPSpec(latent_dim=latent_dim, width=width, depth=depth, pack=pack),
+    return ToyRecipe(specs.MLPSpec(latent_dim=latent_dim, width=width, depth=depth, pack=pack),
                      dataclasses.replace(_TOY_TRAINER, lr_d=lr, lr_g=lr, **trainer), steps=steps)
 
 
@@ -169,9 +170,9 @@ def toy_mode_run(name: str, recipe: ToyRecipe | None = None, seed: int = 0, step
 class ImageRecipe(_Recipe):
     """A GAN on 28x28 digits: the two DCGAN networks and the trainer's settings."""
 
-    _net_spec = nets.DCGANSpec
+    _net_spec = specs.DCGANSpec
 
-    net: nets.DCGANSpec = field(default_factory=nets.DCGANSpec)  # both players' networks
+    net: specs.DCGANSpec = field(default_factory=specs.DCGANSpec)  # both players' networks
     trainer: TrainerConfig = field(default_factory=TrainerConfig)  # loss, learning rates, d_steps, ema ...
 
 
@@ -186,10 +187,10 @@ class ImageRecipe(_Recipe):
 # steps), while concat kept z in use (0.19).
 _CPU_FRIENDLY = TrainerConfig(lr_d=8e-4, lr_g=8e-4, ema=0.999)
 IMAGE_RECIPES = {
-    "dcgan": ImageRecipe(nets.DCGANSpec(width_d=32), _CPU_FRIENDLY),
-    "cgan": ImageRecipe(nets.DCGANSpec(width_d=32, conditional=True), _CPU_FRIENDLY),
+    "dcgan": ImageRecipe(specs.DCGANSpec(width_d=32), _CPU_FRIENDLY),
+    "cgan": ImageRecipe(specs.DCGANSpec(width_d=32, conditional=True), _CPU_FRIENDLY),
     # Gulrajani et al. (2017): 5 critic steps, Adam(0, 0.9), lr 1e-4, penalty weight 10
-    "wgan-gp": ImageRecipe(nets.DCGANSpec(width_d=32),
+    "wgan-gp": ImageRecipe(specs.DCGANSpec(width_d=32),
                            TrainerConfig(loss="wgan_gp", d_steps=5, lr_d=1e-4, lr_g=1e-4, betas=(0.0, 0.9), ema=0.999)),
 }
 KINDS = tuple(IMAGE_RECIPES)

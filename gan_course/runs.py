@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from gan_course import data, divergences, recipes, storage
-from gan_course.train import GANTrainer, history_to_json
+from gan_course.train import GANTrainer
 from gan_course.validate import require_positive_number
 
 NUM_TOY_SAMPLES = 2500  # 2-D/1-D samples a toy run writes
@@ -36,6 +36,11 @@ def write_run(out: str | os.PathLike, trainer: GANTrainer, samples: np.ndarray) 
     storage.atomic_write_bytes(out / "history.json", history_to_json(trainer.history).encode())
     trainer.save(out / "checkpoint.pt")
     return out
+
+
+def history_to_json(history: dict[str, list[float]]) -> str:
+    """The history as strict JSON (NaN, for a player that did not move, becomes null)."""
+    return json.dumps(_finite_or_none(history))
 
 
 def write_json(path: str | os.PathLike, obj: dict) -> Path:

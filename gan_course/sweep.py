@@ -21,8 +21,8 @@ import torch
 
 from gan_course import recipes
 from gan_course.loop import NonFiniteLossError
-from gan_course.nets import DCGANSpec
-from gan_course.train import TrainerConfig
+from gan_course.specs import DCGANSpec
+from gan_course.specs import TrainerConfig
 from gan_course.validate import require_choice, require_positive_int
 
 # grid keys that set both players at once: "lr" (lr_d and lr_g), "optimizer" (optimizer_d and optimizer_g)

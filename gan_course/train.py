@@ -7,7 +7,7 @@ GAN in the course is this loop with a different loss, network or condition::
     trainer.fit(steps=2000)
     trainer.save("run/checkpoint.pt")
 
-Its hyperparameters are one ``TrainerConfig``; the reusable machinery (``fit_loop``, the NaN
+Its hyperparameters are one ``specs.TrainerConfig``; the reusable machinery (``fit_loop``, the NaN
 guard, learning-rate schedules, optimizers by name) lives in :mod:`gan_course.loop` and the
 checkpoint format in :mod:`gan_course.checkpoints`, shared with the VAE and the classifier.
 """
@@ -16,13 +16,10 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import json
-import math
 import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Sequence
 
 import torch
 import torch.nn as nn
@@ -30,64 +27,22 @@ import torch.nn as nn
 from gan_course import checkpoints, nets
 from gan_course.checkpoints import check_state_dict_matches
 from gan_course.config import autocast, get_device, get_precision
-from gan_course.data import DeviceSampler
-from gan_course.loop import (OPTIMIZERS, LRSchedule, NonFiniteLossError, check_finite, cosine_decay, fit_loop,
-                             linear_decay, make_optimizer)
-from gan_course.losses import LOSS_NAMES, GANLoss, get_loss, gradient_penalty, r1_penalty
-from gan_course.nets import gaussian_latent
-from gan_course.validate import (require_choice, require_in_range, require_nonnegative_number,
-                                 require_positive_int, require_positive_number, require_seed)
+from gan_course.data import make_sampler
+from gan_course.loop import (LRSchedule, NonFiniteLossError, check_finite, cosine_decay, fit_loop, linear_decay,
+                             make_optimizer, update_weight_average)
+from gan_course.losses import LOSS_NAMES, GANLoss, generator_gradient_norm, get_loss, gradient_penalty, r1_penalty
+from gan_course.specs import TrainerConfig, gaussian_latent
+
+__all__ = ["GANTrainer", "TrainerConfig", "HISTORY_KEYS", "fit_discriminator",
+           # re-exported: their homes are gan_course.loop, gan_course.losses and gan_course.specs
+           "NonFiniteLossError", "check_finite", "fit_loop", "make_optimizer", "generator_gradient_norm",
+           "gaussian_latent"]
 
 HISTORY_KEYS = ("step", "d_loss", "g_loss", "d_real", "d_fake", "grad_norm_d", "grad_norm_g", "time")
 
 # --------------------------------------------------------------------------------------------
 # The GAN trainer
 # --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TrainerConfig:
-    """Hyperparameters of a GAN run (vary them with ``dataclasses.replace``).
-
-    Numbers are checked and normalised on creation (a NumPy integer becomes an int, betas a
-    tuple), so a config that exists is a valid one.
-    """
-
-    loss: str = "nonsaturating"  # a name in losses.LOSS_NAMES, or "custom" for a pair of functions
-    d_steps: int = 1  # discriminator updates per generator update (k in Goodfellow et al.)
-    lr_d: float = 2e-4  # discriminator learning rate (2e-4: Radford et al., 2016)
-    lr_g: float = 2e-4  # generator learning rate
-    optimizer_d: str = "adam"  # the discriminator's optimizer, one of loop.OPTIMIZERS
-    optimizer_g: str = "adam"  # the generator's optimizer
-    betas: tuple[float, float] = (0.5, 0.999)  # Adam's (beta1, beta2); beta1=0.5 as in DCGAN
-    batch_size: int = 64  # samples per minibatch, real and fake alike
-    gp_weight: float = 10.0  # weight of the gradient penalty (only for losses that use it)
-    r1_weight: float = 0.0  # gamma > 0: add gamma/2 * R1 (D's squared gradient norm at real data)
-    clip_value: float = 0.0  # > 0: clamp D's weights to [-c, c] after each update (the original WGAN)
-    ema: float = 0.0  # > 0: sample from an exponential moving average of G's weights with this decay
-    lr_decay: float = 0.0  # > 0: in fit(steps=T) both lrs fall linearly to 5 % over the last lr_decay*T steps
-    seed: int = 0  # seeds the sampler and the latent generator
-    device: str = "auto"  # "auto" picks CUDA, then MPS, then CPU
-    precision: str = "auto"  # "auto", "fp32", "bf16" or "fp16" (the last two only on CUDA)
-
-    def __post_init__(self) -> None:
-        fix = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731  (frozen)
-        require_choice("loss", self.loss, LOSS_NAMES + ("custom",))
-        require_choice("optimizer_d", self.optimizer_d, OPTIMIZERS)
-        require_choice("optimizer_g", self.optimizer_g, OPTIMIZERS)
-        for name in ("d_steps", "batch_size"):
-            fix(name, require_positive_int(name, getattr(self, name)))
-        for name in ("lr_d", "lr_g"):
-            fix(name, require_positive_number(name, getattr(self, name)))
-        betas = self.betas
-        if isinstance(betas, (str, bytes)) or not hasattr(betas, "__len__") or len(betas) != 2:
-            raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r}")
-        fix("betas", tuple(require_in_range("betas", b, 0, 1, include_high=False) for b in betas))
-        for name in ("gp_weight", "r1_weight", "clip_value"):
-            fix(name, require_nonnegative_number(name, getattr(self, name)))
-        fix("ema", require_in_range("ema", self.ema, 0, 1, include_high=False))
-        fix("lr_decay", require_in_range("lr_decay", self.lr_decay, 0, 1))
-        fix("seed", require_seed(self.seed))
 
 
 class GANTrainer:
@@ -140,7 +95,7 @@ class GANTrainer:
         # an average of G's recent weights samples better than the last iterate (Yazici et al., 2019)
         self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False).eval() if cfg.ema > 0 else None
         self.discriminator = discriminator.to(self.device)
-        self.sampler = self._make_sampler(data)
+        self.sampler = make_sampler(data, cfg.batch_size, self.device, cfg.seed)
         if latent_sampler is None:
             latent_dim = getattr(generator, "latent_dim", None)
             if not isinstance(latent_dim, int):
@@ -163,17 +118,6 @@ class GANTrainer:
         self._check_shapes()
 
     # ---- set-up ------------------------------------------------------------------------------
-
-    def _make_sampler(self, data: Any) -> Iterator:
-        cfg = self.config
-        if isinstance(data, torch.Tensor):
-            return DeviceSampler(data, batch_size=cfg.batch_size, device=self.device, seed=cfg.seed)
-        if isinstance(data, (tuple, list)) and len(data) == 2 and all(isinstance(t, torch.Tensor) for t in data):
-            return DeviceSampler(data[0], data[1], batch_size=cfg.batch_size, device=self.device, seed=cfg.seed)
-        if hasattr(data, "__next__"):
-            return data
-        raise ValueError(f"data must be a tensor, a pair (x, y) of tensors or a sampler (an iterator "
-                         f"of batches), got {type(data).__name__}")
 
     def _check_shapes(self) -> None:
         """Compare one generated sample's shape with one data sample's, before any update."""
@@ -313,22 +257,9 @@ class GANTrainer:
         finally:
             self.discriminator.requires_grad_(True)
         if self.generator_ema is not None:
-            self._update_ema()
+            update_weight_average(self.generator_ema, self.generator, self.config.ema, self.g_updates)
         self.g_updates += 1
         return values
-
-    @torch.no_grad()
-    def _update_ema(self) -> None:
-        r""":math:`\bar\theta \leftarrow \beta_t \bar\theta + (1 - \beta_t)\,\theta` with
-        :math:`\beta_t = \min(\beta, \frac{1 + t}{10 + t})` after t generator updates: the short
-        memory at the start forgets the random initial weights quickly. Buffers (batch-norm
-        statistics) are copied as they are."""
-        t = self.g_updates
-        decay = min(self.config.ema, (1 + t) / (10 + t))
-        ema_params = list(self.generator_ema.parameters())
-        torch._foreach_lerp_(ema_params, list(self.generator.parameters()), 1 - decay)
-        for ema_buffer, buffer in zip(self.generator_ema.buffers(), self.generator.buffers()):
-            ema_buffer.copy_(buffer)
 
     @property
     def sampling_generator(self) -> nn.Module:
@@ -455,7 +386,7 @@ class GANTrainer:
             rng["torch_cuda"] = torch.cuda.get_rng_state_all()
         if hasattr(self.sampler, "state_dict"):
             rng["sampler"] = self.sampler.state_dict()
-        return {"config": _config_dict(self.config),
+        return {"config": dataclasses.asdict(self.config),
                 "generator": self.generator.state_dict(), "discriminator": self.discriminator.state_dict(),
                 **({"generator_ema": self.generator_ema.state_dict()} if self.generator_ema is not None else {}),
                 "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
@@ -549,30 +480,3 @@ def fit_discriminator(trainer: GANTrainer, steps: int, progress: bool = True) ->
     finally:
         schedule.restore()
     return trainer.history
-
-
-def generator_gradient_norm(generator: nn.Module, discriminator: nn.Module, g_loss: Callable[[torch.Tensor], torch.Tensor],
-                            n: int = 512, seed: int = 0) -> float:
-    r"""The norm of the generator's gradient :math:`\lVert \nabla_\theta \mathcal L_G \rVert_2` against a fixed D.
-
-    Shows the saturating loss's vanishing gradient: when D confidently rejects the fakes,
-    :math:`\log(1 - D(G(z)))` is flat and this norm goes to 0, while :math:`-\log D(G(z))` is not.
-    Nothing is updated and no ``.grad`` is written.
-    """
-    device = next(generator.parameters()).device
-    z = torch.randn(n, generator.latent_dim, generator=torch.Generator().manual_seed(seed)).to(device)  # (n, latent_dim)
-    params = [p for p in generator.parameters() if p.requires_grad]
-    grads = torch.autograd.grad(g_loss(discriminator(generator(z))), params)
-    return float(torch.linalg.vector_norm(torch.stack([g.norm() for g in grads])))
-
-
-def _config_dict(cfg: TrainerConfig) -> dict:
-    d = dataclasses.asdict(cfg)
-    d["betas"] = list(d["betas"])
-    return d
-
-
-def history_to_json(history: dict[str, list[float]]) -> str:
-    """The history as strict JSON (NaN, for a player that did not move, becomes null)."""
-    clean = {k: [None if not math.isfinite(v) else v for v in vs] for k, vs in history.items()}
-    return json.dumps(clean)

@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from gan_course import data, losses, nets, train
+from gan_course import data, losses, nets, runs, train
 from helpers import params, same
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -204,7 +204,7 @@ def test_sample_does_not_touch_training_streams():
 def test_history_json_is_strict():
     t = make_trainer()
     t.step_d()
-    text = train.history_to_json(t.history)
+    text = runs.history_to_json(t.history)
     assert "NaN" not in text and "null" in text
 
 

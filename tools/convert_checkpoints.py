@@ -21,10 +21,10 @@ from pathlib import Path
 
 import torch
 
-from gan_course import checkpoints, nets, recipes
-from gan_course.train import TrainerConfig
+from gan_course import checkpoints, recipes, specs
+from gan_course.specs import TrainerConfig
 
-_NET_FIELDS = {f.name for f in dataclasses.fields(nets.DCGANSpec)}
+_NET_FIELDS = {f.name for f in dataclasses.fields(specs.DCGANSpec)}
 _TRAINER_FIELDS = {f.name for f in dataclasses.fields(TrainerConfig)}
 
 
@@ -38,7 +38,7 @@ def _trainer_config(old: dict) -> dict:
 
 def _image_recipe(flat: dict) -> dict:
     """An old flat ImageRecipe dict as a nested ``ImageRecipe.to_dict()``."""
-    net = nets.DCGANSpec(**{k: v for k, v in flat.items() if k in _NET_FIELDS})
+    net = specs.DCGANSpec(**{k: v for k, v in flat.items() if k in _NET_FIELDS})
     config = TrainerConfig(**{k: v for k, v in flat.items() if k in _TRAINER_FIELDS})
     return recipes.ImageRecipe(net, config).to_dict()
 

@@ -15,10 +15,10 @@ import ipywidgets as W
 import torch
 from matplotlib.figure import Figure
 
-from gan_course import data, divergences, nets, plots
+from gan_course import data, divergences, plots, specs
 from gan_course.losses import LOSS_NAMES
 from gan_course.recipes import ToyRecipe, toy_trainer
-from gan_course.train import TrainerConfig
+from gan_course.specs import TrainerConfig
 from gan_course.widgets.base import Dashboard
 
 ONE_D_TOYS = ("gauss1d", "mix1d")
@@ -71,7 +71,7 @@ class GAN1DDashboard(Dashboard):
         """A fresh run of the controls' setting (the seed fixes the weights and the streams)."""
         config = TrainerConfig(loss=self.loss_control.value, lr_d=self.lr_d_control.value, lr_g=self.lr_g_control.value,
                                d_steps=self.d_steps_control.value, batch_size=self.batch_size)
-        self.recipe = ToyRecipe(nets.MLPSpec(latent_dim=1, width=self.width, depth=self.depth), config,
+        self.recipe = ToyRecipe(specs.MLPSpec(latent_dim=1, width=self.width, depth=self.depth), config,
                                 num_data=len(self.x_data))
         self.trainer = toy_trainer(self.data_name, seed=self.seed, device=self.device, recipe=self.recipe, x=self.x_data)
         self.js_steps: list[int] = []

@@ -35,7 +35,7 @@ from gan_course.config import assets_dir
 from gan_course.data import DATASETS_2D, dataset_2d  # noqa: F401  (notebook 06 imports them from here)
 from gan_course.loop import OPTIMIZERS
 from gan_course.losses import LOSS_NAMES
-from gan_course.nets import NOISE
+from gan_course.specs import NOISE
 from gan_course.plots import GAN_COLORS, plot_curves
 from gan_course.recipes import TOY_RECIPES, ToyRecipe, toy_trainer
 from gan_course.train import GANTrainer
