@@ -30,7 +30,8 @@ import torch
 from gan_course import divergences, metrics
 from gan_course.config import torch_generator
 from gan_course.likelihoods import bernoulli_log_prob, gaussian_log_prob
-from gan_course.mixtures import COVARIANCES, INITS, BernoulliMixture, GaussianMixture, kmeans_labels
+from gan_course.kmeans import INITS, kmeans_labels
+from gan_course.mixtures import COVARIANCES, BernoulliMixture, GaussianMixture
 from gan_course.validate import (binary_rows, float_data, require_binary, require_nonnegative_number,
                                  require_positive_int, require_positive_number)
 

@@ -1,10 +1,10 @@
-r"""Mixture models fitted by expectation-maximisation, and the k-means that starts them.
+r"""Mixture models fitted by expectation-maximisation.
 
 .. math:: p(x) = \sum_{k=1}^K \pi_k\, p(x \mid k),\qquad
     r_{ik} = p(k \mid x_i) \ \text{(E step)},\qquad \text{weighted MLE of each component (M step)}
 
-(Dempster, Laird & Rubin, 1977.) :class:`GaussianMixture` and :class:`BernoulliMixture` share
-the EM loop of ``_Mixture`` and expose ``e_step``/``m_step`` so a widget can show one step at a
+(Dempster, Laird & Rubin, 1977.) EM starts from k-means (:mod:`gan_course.kmeans`).
+:class:`GaussianMixture` and :class:`BernoulliMixture` share the EM loop of ``_Mixture`` and expose ``e_step``/``m_step`` so a widget can show one step at a
 time; both follow the course's estimator interface (``fit``, ``log_prob``, ``sample``,
 ``bits_per_dim``). Importable from :mod:`gan_course.density` as well.
 """
@@ -17,50 +17,13 @@ import torch
 
 from gan_course import metrics
 from gan_course.config import torch_generator
+from gan_course.kmeans import INITS, kmeans_labels
 from gan_course.likelihoods import bernoulli_log_prob
 from gan_course.validate import (binary_rows, data_matrix, float_data, require_choice, require_nonnegative_number,
                                  require_positive_int, require_positive_number)
 
 COVARIANCES = ("full", "diag")
-INITS = ("kmeans++", "random")
 _EPS_COUNT = 1e-3  # a component with fewer effective points than this is "empty" and re-seeded
-
-
-def kmeans_labels(x: torch.Tensor, k: int, init: str = "kmeans++", iters: int = 100,
-                  gen: torch.Generator | None = None) -> torch.Tensor:
-    r"""Hard cluster labels (N,) of the rows of ``x`` (N, D): k-means++ (or ``"random"``) seeding,
-    then up to ``iters`` Lloyd iterations (stops early when no label changes).
-
-    .. math:: \min_{c,\,\mu} \sum_i \lVert x_i - \mu_{c_i} \rVert^2
-
-    Used to start EM (``GaussianMixture``, ``BernoulliMixture``) and by
-    ``benchmarks/bench_self_conditioned.py`` to give a GAN cluster ids instead of labels.
-    """
-    require_choice("init", init, INITS)
-    x = data_matrix(x)  # (N, D)
-    require_positive_int("k", k)
-    if k > x.shape[0]:
-        raise ValueError(f"k ({k}) must be at most the number of rows of x ({x.shape[0]})")
-    n = x.shape[0]
-    if init == "random":
-        centers = x[torch.randperm(n, generator=gen, device=x.device)[:k]]  # (K, D)
-    else:
-        centers = x[torch.randint(n, (1,), generator=gen, device=x.device)]  # (1, D)
-        for _ in range(1, k):
-            dist = torch.cdist(x, centers).min(1).values ** 2  # (N,)
-            probs = dist if dist.sum() > 0 else torch.ones_like(dist)
-            pick = torch.multinomial(probs, 1, generator=gen)
-            centers = torch.cat([centers, x[pick]])  # (k, D)
-    labels = torch.cdist(x, centers).argmin(1)
-    for _ in range(iters):
-        onehot = torch.nn.functional.one_hot(labels, k).to(x.dtype)  # (N, K)
-        counts = onehot.sum(0)[:, None]  # (K, 1)
-        centers = torch.where(counts > 0, onehot.T @ x / counts.clamp_min(1), centers)
-        new = torch.cdist(x, centers).argmin(1)
-        if torch.equal(new, labels):
-            break
-        labels = new
-    return labels
 
 
 class _Mixture:
