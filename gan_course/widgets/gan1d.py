@@ -45,7 +45,7 @@ class GAN1DDashboard(Dashboard):
                  seed: int = 0, num_samples: int = 2000, bandwidth: float = 0.15, device: str = "cpu",
                  **kw) -> None:
         if data_name not in ONE_D_TOYS:
-            raise ValueError(f"data_name must be one of {ONE_D_TOYS}, got {data_name!r}")
+            raise ValueError(f"data_name must be one of {', '.join(map(repr, ONE_D_TOYS))}; got {data_name!r}")
         self.data_name, self.width, self.depth, self.seed = data_name, width, depth, seed
         self.batch_size, self.num_samples, self.bandwidth, self.device = batch_size, num_samples, bandwidth, device
         self.x_data = data.toy(data_name, 10000, seed=seed)  # (N, 1)

@@ -152,7 +152,7 @@ class ImageGANDashboard(Dashboard):
     def set(self, name: str, value: float | int) -> None:
         """Change ``lr_d``, ``lr_g`` or ``d_steps`` of the running trainer (training goes on)."""
         if name not in self.controls:
-            raise ValueError(f"name must be one of {tuple(self.controls)}, got {name!r}")
+            raise ValueError(f"name must be one of {', '.join(map(repr, self.controls))}; got {name!r}")
         if getattr(self.trainer.config, name) != value:
             self.trainer.update(**{name: value})
         if self.controls[name].value != value:

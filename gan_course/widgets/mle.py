@@ -16,6 +16,7 @@ import torch
 from matplotlib.figure import Figure
 
 from gan_course.density import gaussian_log_prob, gaussian_mle
+from gan_course.validate import require_positive_number
 from gan_course.widgets.base import Dashboard
 
 
@@ -37,8 +38,7 @@ class MLEDashboard(Dashboard):
         if not isinstance(x, torch.Tensor) or x.ndim != 1 or len(x) < 2:
             raise ValueError(f"x must be a 1-D tensor with at least 2 samples, got "
                              f"{getattr(x, 'shape', type(x).__name__)}")
-        if not std > 0:
-            raise ValueError(f"std must be positive, got {std!r}")
+        require_positive_number("std", std)
         self.x = x.detach().double().cpu()
         self.start = (float(mean), float(std))
         self.lr = lr
