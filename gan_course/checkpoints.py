@@ -1,19 +1,22 @@
 """One checkpoint format for everything the package saves, written and read in one place.
 
-A checkpoint file is a ``torch.save``'d envelope::
+A checkpoint file is three lines and a payload::
 
-    {"format": "gan_course.checkpoint", "version": 2, "kind": "gan_trainer",
-     "sha256": "<hex digest of the payload's bytes>",
-     "payload": <uint8 tensor: the bytes of torch.save(payload dict)>}
+    GAN_COURSE_CHECKPOINT
+    <SHA-256, in hex, of everything after this line>
+    {"format": "gan_course.checkpoint", "version": 2, "kind": "gan_trainer", "payload_bytes": 1234567}
+    <payload: the bytes of torch.save(payload dict)>
 
 - ``kind`` says what the payload is (``"gan_trainer"``, ``"gan_weights"``, ``"gan2d_state"``,
   ``"vae"``, ``"classifier"``, ...); a reader asks for the kind it expects, and a file of another
   kind is refused with a message naming both.
-- ``sha256`` is the digest of the payload's bytes: a file damaged on disk or in transit is
-  refused instead of loading into a different state.
-- Files are written atomically (``storage.atomic_write``: a temporary file, then a rename), and
-  read with ``torch.load(weights_only=True)``, which runs no pickled code: a payload holds dicts,
-  lists, tensors, numbers and strings only.
+- The digest covers the header and the payload, so any byte damaged on disk or in transit,
+  anywhere after the first line, is found before anything is read into memory as a state; a
+  damaged first line makes the file "not a checkpoint".
+- Files are written atomically (``storage.atomic_write``: a temporary file, then a rename; the
+  temporary files a killed write leaves are removed at the next save or load of that file), and
+  the payload is read with ``torch.load(weights_only=True)``, which runs no pickled code: it
+  holds dicts, lists, tensors, numbers and strings only.
 
 ::
 
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 from pathlib import Path
 from typing import Any, Sequence
@@ -33,8 +37,9 @@ import torch
 
 from gan_course import storage
 
+MAGIC = b"GAN_COURSE_CHECKPOINT\n"
 FORMAT = "gan_course.checkpoint"
-VERSION = 2  # 1 was the layout before one envelope (each module had its own dict)
+VERSION = 2  # 1 was the layout before one format (each module saved its own dict with torch.save)
 
 
 class CheckpointError(ValueError):
@@ -50,9 +55,10 @@ def save(path: str | os.PathLike, kind: str, payload: dict[str, Any]) -> Path:
     buffer = io.BytesIO()
     torch.save(payload, buffer)
     data = buffer.getvalue()
-    envelope = {"format": FORMAT, "version": VERSION, "kind": kind, "sha256": hashlib.sha256(data).hexdigest(),
-                "payload": torch.frombuffer(bytearray(data), dtype=torch.uint8)}  # raw bytes, stored as they are
-    return storage.atomic_torch_save(envelope, path)
+    header = json.dumps({"format": FORMAT, "version": VERSION, "kind": kind, "payload_bytes": len(data)}).encode()
+    body = header + b"\n" + data
+    digest = hashlib.sha256(body).hexdigest().encode()
+    return storage.atomic_write_bytes(path, MAGIC + digest + b"\n" + body)
 
 
 def load(path: str | os.PathLike, kind: str | Sequence[str],
@@ -61,22 +67,18 @@ def load(path: str | os.PathLike, kind: str | Sequence[str],
 
     Raises:
         FileNotFoundError: there is no file at ``path``.
-        CheckpointError: the file is not a course checkpoint, is of another kind, was written by
-            another version of the format, or its payload does not match its checksum.
+        CheckpointError: the file is not a course checkpoint, is damaged (its digest does not
+            match), is of another kind, or was written by another version of the format.
     """
     kinds = (kind,) if isinstance(kind, str) else tuple(kind)
-    envelope = read_envelope(path)
-    if envelope["kind"] not in kinds:
+    header, data = _read(path, verify=True)
+    if header["kind"] not in kinds:
         wanted = " or ".join(map(repr, kinds))
-        raise CheckpointError(f"{path} holds a {envelope['kind']!r} checkpoint, but a {wanted} checkpoint is "
+        raise CheckpointError(f"{path} holds a {header['kind']!r} checkpoint, but a {wanted} checkpoint is "
                               f"expected here")
-    data = envelope["payload"].numpy().tobytes()
-    if hashlib.sha256(data).hexdigest() != envelope["sha256"]:
-        raise CheckpointError(f"{path} is corrupt: its payload does not match the SHA-256 recorded when it was "
-                              f"written (damaged on disk or in transit); write it again")
     try:
-        payload = torch.load(io.BytesIO(data), map_location=map_location, weights_only=True)
-    except Exception as error:  # checksum right but unreadable: written by something else
+        payload = _torch_load(data, map_location)
+    except Exception as error:  # digest right but unreadable: written by something else
         raise CheckpointError(f"{path}: its payload cannot be read ({type(error).__name__}: "
                               f"{_first_line(error)})") from None
     if not isinstance(payload, dict):
@@ -84,36 +86,60 @@ def load(path: str | os.PathLike, kind: str | Sequence[str],
     return payload
 
 
-def read_envelope(path: str | os.PathLike) -> dict[str, Any]:
-    """The envelope of the checkpoint at ``path`` (format, version, kind, sha256, payload as uint8),
-    checked for its format and version but not yet for its checksum."""
+def kind_of(path: str | os.PathLike) -> str:
+    """What the checkpoint at ``path`` holds (its ``kind``), read from its header."""
+    return _read(path, verify=False)[0]["kind"]
+
+
+def _read(path: str | os.PathLike, verify: bool) -> tuple[dict[str, Any], bytes]:
+    """The header and the payload's bytes of the checkpoint at ``path``, the digest checked."""
     path = Path(path)
+    storage.remove_stale_parts(path)  # what a write killed half-way left beside it
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
+    raw = path.read_bytes()
+    if not raw.startswith(MAGIC):
+        raise CheckpointError(f"{path} is {_what_it_is(raw)}")
+    digest, _, body = raw[len(MAGIC):].partition(b"\n")
+    if verify and hashlib.sha256(body).hexdigest().encode() != digest:
+        raise CheckpointError(f"{path} is damaged: its content does not match the SHA-256 recorded when it was "
+                              "written (a changed or missing byte); write it again from its source")
+    line, _, data = body.partition(b"\n")
     try:
-        envelope = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # truncated, another format, pickled code: all "not readable"
-        raise CheckpointError(f"{path} is not a readable course checkpoint (damaged, or another kind of file): "
-                              f"{type(error).__name__}: {_first_line(error)}") from None
-    if not isinstance(envelope, dict) or envelope.get("format") != FORMAT:
-        old = isinstance(envelope, dict) and (envelope.get("format") == 1 or "state_dict" in envelope)
-        what = ("a file written by gan_course 0.1, before the one checkpoint format; remake it with this version "
-                "(or convert it with tools/convert_checkpoints.py from the course repository)" if old else
-                f"not a course checkpoint (it holds a {type(envelope).__name__})")
-        raise CheckpointError(f"{path} is {what}")
-    if envelope.get("version") != VERSION:
-        raise CheckpointError(f"{path} is a course checkpoint of version {envelope.get('version')!r}; this "
+        header = json.loads(line)
+        known = header["format"] == FORMAT and isinstance(header["kind"], str)
+    except (ValueError, KeyError, TypeError):
+        known = False
+    if not known:
+        raise CheckpointError(f"{path} is a damaged course checkpoint: its header cannot be read")
+    if header.get("version") != VERSION:
+        raise CheckpointError(f"{path} is a course checkpoint of version {header.get('version')!r}; this "
                               f"gan_course reads version {VERSION}")
-    payload = envelope.get("payload")
-    if not isinstance(envelope.get("kind"), str) or not isinstance(envelope.get("sha256"), str) \
-            or not isinstance(payload, torch.Tensor) or payload.dtype != torch.uint8 or payload.ndim != 1:
-        raise CheckpointError(f"{path} is a damaged course checkpoint (its envelope lacks kind, payload or sha256)")
-    return envelope
+    if verify and header.get("payload_bytes") != len(data):
+        raise CheckpointError(f"{path} is damaged: its payload has {len(data)} bytes, its header says "
+                              f"{header.get('payload_bytes')}")
+    return header, data
 
 
-def kind_of(path: str | os.PathLike) -> str:
-    """What the checkpoint at ``path`` holds (its ``kind``), without reading its payload."""
-    return read_envelope(path)["kind"]
+def _what_it_is(raw: bytes) -> str:
+    """What a file that is not a course checkpoint seems to be, for the error message."""
+    if raw[:4] == b"PK\x03\x04":
+        try:
+            old = _torch_load(raw, "cpu")
+        except Exception:
+            old = None
+        if isinstance(old, dict) and (old.get("format") == 1 or "state_dict" in old):
+            return ("a file written by gan_course 0.1, before the one checkpoint format; remake it with this "
+                    "version (or convert it with tools/convert_checkpoints.py from the course repository)")
+        return "a torch.save file, not a course checkpoint (write it with gan_course.checkpoints.save)"
+    if not raw:
+        return "empty, not a course checkpoint"
+    return "not a course checkpoint (damaged, or another kind of file)"
+
+
+def _torch_load(data: bytes, map_location: str | torch.device) -> Any:
+    """The package's one ``torch.load``: ``weights_only=True``, so no pickled code runs."""
+    return torch.load(io.BytesIO(data), map_location=map_location, weights_only=True)
 
 
 def _first_line(error: BaseException) -> str:

@@ -8,7 +8,10 @@ Commands:
               ``train classifier [--seed 0] [--out assets/models/mnist_classifier.pt]``
 
 Everything a terminal sees lives here: argument parsing, printing and exit codes (0 success,
-1 a failed check, 2 bad input). The work itself is done by the package's modules.
+1 a failed check or a run stopped by a non-finite loss, 2 bad input, 130 interrupted: the run so
+far is written and ``--resume`` goes on with it). stdout holds one JSON object; messages, the
+progress bar and reports go to stderr. ``--out`` is checked before any work, and a run is
+written into a temporary folder that becomes ``--out`` only when it is complete.
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 IMAGE_KINDS = ("dcgan", "cgan", "wgan-gp")
@@ -30,58 +35,104 @@ def _doctor(args: argparse.Namespace) -> int:
     return 0 if info["data"]["bundled"] == "ok" else 1
 
 
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
 def _train(args: argparse.Namespace) -> int:
+    """Check everything, train into a temporary folder, put it in place; stdout gets one JSON object."""
+    from gan_course.loop import NonFiniteLossError
+
     try:
-        if args.kind == "toy":
-            result = _train_toy(args)
-        elif args.kind == "classifier":
+        if args.kind == "classifier":
             result = _train_classifier(args)
         else:
-            result = _train_image(args)
-    except ValueError as error:  # bad settings: one line for the user, not a traceback
+            result = _train_gan(args)
+    except (ValueError, FileNotFoundError, NonFiniteLossError) as error:  # one line, not a traceback
         print(f"error: {error}", file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT if not isinstance(error, NonFiniteLossError) else EXIT_FAILED
+    except KeyboardInterrupt:  # before training started, or a second Ctrl-C: no run to keep
+        print("interrupted before a whole step was done (or twice); nothing was written", file=sys.stderr)
+        return EXIT_INTERRUPTED
     print(json.dumps(result, indent=2))
-    return 0
+    if result.get("interrupted"):
+        again = f"python -m gan_course train {args.kind} --resume {result['out']}" + \
+            (f" --data {args.data}" if args.kind == "toy" else "") + " --steps N (or --minutes M)"
+        print(f"interrupted: the run so far is in {result['out']}; go on with: {again}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return EXIT_FAILED if result.get("stopped") else EXIT_OK
 
 
-def _train_toy(args: argparse.Namespace) -> dict:
+def _train_gan(args: argparse.Namespace) -> dict:
+    """A toy or image GAN run, written into ``--out`` only once it is complete."""
     from gan_course import data, runs
 
-    if args.data not in data.TOY_NAMES:
+    if args.kind == "toy" and args.data not in data.TOY_NAMES:
         raise ValueError(f"train toy needs --data in {', '.join(data.TOY_NAMES)}; got {args.data!r}")
-    if args.out is None:
-        raise ValueError("train toy needs --out DIR")
-    return runs.train_toy(args.data, args.out, loss=args.loss, steps=args.steps, seed=args.seed,
-                          device=args.device, progress=not args.quiet)
+    if args.kind != "toy":
+        if args.data != "mnist":
+            raise ValueError(f"train {args.kind} needs --data mnist; got {args.data!r}")
+        if args.loss is not None:
+            raise ValueError(f"--loss is for toy runs; {args.kind} uses its recipe's loss")
+    resume = _resume_checkpoint(args)
+    out = args.out if args.out is not None else args.resume
+    if out is None:
+        raise ValueError(f"train {args.kind} needs --out DIR")
+    for name in ("steps", "minutes"):
+        value = getattr(args, name)
+        if value is not None and not value > 0:
+            raise ValueError(f"{name} must be a {'positive int' if name == 'steps' else 'positive number'}, "
+                             f"got {value!r}")
+    force = args.force or (args.resume is not None and out == args.resume)  # resuming a run replaces it
+    runs.check_output_folder(out, force)  # before any work: a 5-minute run is never thrown away at the end
+    try:
+        with runs.output_folder(out, force) as folder:
+            if args.kind == "toy":
+                summary = runs.train_toy(args.data, folder, loss=args.loss, steps=args.steps, minutes=args.minutes,
+                                         seed=args.seed, device=args.device, progress=not args.quiet, resume=resume)
+            else:
+                summary = _train_image(args, folder, resume)
+    finally:
+        if resume is not None:
+            shutil.rmtree(resume.parent, ignore_errors=True)
+    return {**summary, "out": str(out)}
 
 
-def _train_image(args: argparse.Namespace) -> dict:
+def _resume_checkpoint(args: argparse.Namespace) -> Path | None:
+    """``--resume DIR``: the run's ``checkpoint.pt``, read into memory (the folder is replaced)."""
+    if args.resume is None:
+        return None
+    path = Path(args.resume) / "checkpoint.pt"
+    if not path.is_file():
+        raise ValueError(f"--resume {args.resume!r} holds no checkpoint.pt to go on from")
+    copy = Path(tempfile.mkdtemp(prefix="gan_course-resume-")) / "checkpoint.pt"
+    shutil.copyfile(path, copy)  # the folder it came from is replaced when the resumed run is written
+    return copy
+
+
+def _train_image(args: argparse.Namespace, folder: Path, resume: Path | None) -> dict:
     """Train, then write samples.npy, grid.png, metrics.json, checkpoint.pt (and weights.pt)."""
     from gan_course import classifier, plots, runs, storage
 
-    if args.data != "mnist":
-        raise ValueError(f"train {args.kind} needs --data mnist; got {args.data!r}")
-    if args.out is None:
-        raise ValueError(f"train {args.kind} needs --out DIR")
-    if args.loss is not None:
-        raise ValueError(f"--loss is for toy runs; {args.kind} uses its recipe's loss")
     minutes = args.minutes if args.minutes is not None or args.steps is not None else 5.0
-    summary, _, x_fake, y = runs.train_image(args.kind, args.out, minutes=minutes, seed=args.seed,
+    summary, _, x_fake, y = runs.train_image(args.kind, folder, minutes=minutes, seed=args.seed,
                                              device=args.device, steps=args.steps, progress=not args.quiet,
-                                             command=args.command)
-    out = Path(args.out)
+                                             command=args.command, resume=resume)
     shown = x_fake[:100] if y is None else x_fake.view(10, -1, *x_fake.shape[1:])[:, :10].flatten(0, 1)  # a row per digit
-    storage.atomic_write_bytes(out / "grid.png", plots.image_grid_png((shown + 1) / 2, nrow=10))
+    storage.atomic_write_bytes(folder / "grid.png", plots.image_grid_png((shown + 1) / 2, nrow=10))
     quality = classifier.evaluate_images(x_fake, value_range=(-1, 1), y_requested=y)
-    runs.write_json(out / "metrics.json", {**summary, "metrics": quality})
-    print(classifier.format_report(quality))
-    return {**summary, "out": str(out)}
+    runs.write_json(folder / "metrics.json", {**summary, "metrics": quality})
+    print(classifier.format_report(quality), file=sys.stderr)  # for a person; stdout stays one JSON object
+    return summary
 
 
 def _train_classifier(args: argparse.Namespace) -> dict:
     from gan_course import classifier
 
+    for name in ("minutes", "steps", "resume", "loss"):
+        if getattr(args, name) is not None:
+            raise ValueError(f"train classifier runs its fixed epochs; --{name} is for the GANs")
+    if args.out is not None and not str(args.out).strip():
+        raise ValueError(f"--out must be a file path for the classifier's weights, got {args.out!r}")
     return classifier.train_classifier(seed=args.seed, out=args.out, progress=not args.quiet)
 
 
@@ -96,12 +147,17 @@ def _add_train(commands) -> None:
                        help="a toy dataset for `toy`; mnist (the default) for the image GANs")
     train.add_argument("--loss", choices=LOSS_NAMES, default=None,
                        help="toy only; default: the dataset's recommended loss")
-    train.add_argument("--steps", type=int, default=None, help="generator steps (default: recommended)")
+    train.add_argument("--steps", type=int, default=None,
+                       help="generator steps (toy default: the recipe's; with --resume: steps more)")
     train.add_argument("--minutes", type=float, default=None,
-                       help="image GANs: the training time budget (default 5 unless --steps is given)")
+                       help="the training time budget (image GANs: default 5 unless --steps is given)")
     train.add_argument("--seed", type=int, default=0, help="seed for data, weights and sampling")
     train.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     train.add_argument("--out", default=None, help="output folder (for classifier: the weights file)")
+    train.add_argument("--force", action="store_true", help="replace a run already in --out")
+    train.add_argument("--resume", default=None, metavar="DIR",
+                       help="go on from the run in DIR (its checkpoint.pt) for --steps/--minutes more; "
+                            "writes back to DIR unless --out is given")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(run=_train)
 

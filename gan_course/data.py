@@ -22,15 +22,14 @@ import os
 import struct
 import urllib.error
 import urllib.request
-from typing import Any, Iterator
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from gan_course.config import assets_dir, cache_dir, get_device
+from gan_course.config import assets_dir, cache_dir, get_device, torch_generator
 from gan_course.storage import atomic_write_bytes
-from gan_course.validate import require_choice, require_int, require_positive_int
+from gan_course.validate import require_bool, require_choice, require_positive_int
 
 SPLITS = ("train", "test", "all")
 SOURCES = ("auto", "bundled", "full")
@@ -101,10 +100,14 @@ def mnist(
     """
     require_choice("split", split, SPLITS)
     require_choice("source", source, SOURCES)
+    require_bool("binarize", binarize)
     if source == "auto":
         source = "full" if _full_cache_ok(_mnist_root()) else "bundled"
         if source == "full":
             _announce(f"MNIST: using the full 70,000-image set cached in {_mnist_root()}")
+        elif any((_mnist_root() / name).exists() for name in MNIST_SHA256):
+            _announce(f"MNIST: using the bundled 5,000-image subset (the full set's cache in {_mnist_root()} is "
+                      "incomplete or corrupt: its checksums do not match; mnist(source='full') fetches it again)")
         else:
             _announce("MNIST: using the bundled 5,000-image subset "
                       "(the full set is not cached; mnist(source='full') downloads it)")
@@ -325,7 +328,7 @@ def toy(name: str, n: int, seed: int | None = None, device: str | torch.device |
     """
     require_choice("name", name, TOY_NAMES)
     n = require_positive_int("n", n)
-    gen = None if seed is None else torch.Generator().manual_seed(int(seed))
+    gen = torch_generator(seed)
     centers, std = toy_modes(name)
     if centers is not None:
         component = torch.randint(len(centers), (n,), generator=gen)
@@ -364,90 +367,8 @@ def toy_log_prob(name: str, x: torch.Tensor) -> torch.Tensor:
     return torch.logsumexp(log_comp, dim=1) - math.log(len(centers))
 
 
-# --------------------------------------------------------------------------------------------
-# Device-resident minibatches
-# --------------------------------------------------------------------------------------------
+# the minibatch samplers live in gan_course.samplers; importable from here as before
+from gan_course.samplers import DeviceSampler  # noqa: E402
 
-
-class DeviceSampler:
-    """Minibatches drawn by index from tensors that stay on the device: no DataLoader, no copies.
-
-    Each epoch is a random permutation made on the device; a batch is an index slice of it, so
-    every sample is seen once per epoch (a last partial batch is skipped). Iterating never ends.
-
-    Args:
-        x: the data, first dimension the sample index.
-        y: optional labels, aligned with ``x``; then batches are ``(x, y)`` pairs.
-        batch_size: samples per batch, at most ``len(x)``.
-        device: where the data lives (None: where ``x`` already is; ``"auto"``: the GPU if any).
-        seed: seeds the sampler's own generator, so its order is repeatable.
-
-    >>> sampler = DeviceSampler(torch.arange(10.0)[:, None], batch_size=4, seed=0)
-    >>> next(sampler).shape
-    torch.Size([4, 1])
-    """
-
-    def __init__(self, x: torch.Tensor, y: torch.Tensor | None = None, batch_size: int = 64,
-                 device: str | torch.device | None = None, seed: int | None = None) -> None:
-        if not isinstance(x, torch.Tensor) or x.ndim == 0 or len(x) == 0:
-            raise ValueError(f"x must be a non-empty tensor, got {type(x).__name__} "
-                             f"of shape {tuple(getattr(x, 'shape', ()))}")
-        if y is not None and len(y) != len(x):
-            raise ValueError(f"y must have one label per sample: len(x)={len(x)}, len(y)={len(y)}")
-        batch_size = require_int("batch_size", batch_size, 1, len(x))  # at most the number of samples
-        self.device = x.device if device is None else get_device(device)
-        self.x = x.to(self.device)
-        self.y = None if y is None else y.to(self.device)
-        self.batch_size = batch_size
-        self.generator = torch.Generator(device=self.device)
-        if seed is None:
-            self.generator.seed()
-        else:
-            self.generator.manual_seed(int(seed))
-        self._perm = self._new_perm()
-        self._pos = 0
-
-    def _new_perm(self) -> torch.Tensor:
-        return torch.randperm(len(self.x), generator=self.generator, device=self.device)
-
-    def __len__(self) -> int:
-        """Full batches per epoch."""
-        return len(self.x) // self.batch_size
-
-    def __iter__(self) -> "DeviceSampler":
-        return self
-
-    def __next__(self) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        if self._pos + self.batch_size > len(self.x):
-            self._perm, self._pos = self._new_perm(), 0
-        index = self._perm[self._pos:self._pos + self.batch_size]  # (B,)
-        self._pos += self.batch_size
-        # index_select, not x[index]: advanced indexing is ~10x slower on CPU for 4-D tensors
-        x = self.x.index_select(0, index)
-        return x if self.y is None else (x, self.y.index_select(0, index))
-
-    def state_dict(self) -> dict:
-        """The sampler's position and generator state, for exact resumption."""
-        return {"generator": self.generator.get_state(), "perm": self._perm.cpu(), "pos": self._pos}
-
-    def load_state_dict(self, state: dict) -> None:
-        """Restore a position saved by ``state_dict``."""
-        if len(state["perm"]) != len(self.x):
-            raise ValueError(f"this sampler state is for {len(state['perm'])} samples, "
-                             f"but the sampler holds {len(self.x)}")
-        self.generator.set_state(state["generator"])
-        self._perm = state["perm"].to(self.device)
-        self._pos = int(state["pos"])
-
-
-def make_sampler(data: Any, batch_size: int, device: torch.device, seed: int) -> Iterator:
-    """Minibatches of ``data``: a tensor (N, ...) or a pair ``(x, y)`` of tensors become a
-    ``DeviceSampler``; an iterator of batches (a sampler of your own) is used as it is."""
-    if isinstance(data, torch.Tensor):
-        return DeviceSampler(data, batch_size=batch_size, device=device, seed=seed)
-    if isinstance(data, (tuple, list)) and len(data) == 2 and all(isinstance(t, torch.Tensor) for t in data):
-        return DeviceSampler(data[0], data[1], batch_size=batch_size, device=device, seed=seed)
-    if hasattr(data, "__next__"):
-        return data
-    raise ValueError(f"data must be a tensor, a pair (x, y) of tensors or a sampler (an iterator "
-                     f"of batches), got {type(data).__name__}")
+__all__ = ["mnist", "sources", "download_mnist", "bundled_path", "bundled_split_indices", "toy", "toy_modes",
+           "toy_log_prob", "dataset_2d", "TOY_NAMES", "DATASETS_2D", "SPLITS", "SOURCES", "DataError", "DeviceSampler"]

@@ -13,14 +13,18 @@ are each a step function handed to ``fit_loop``::
 from __future__ import annotations
 
 import math
+import signal
+import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
 import torch
 
-from gan_course.data import DeviceSampler
-from gan_course.validate import require_choice, require_in_range, require_positive_int, require_positive_number
+from gan_course.samplers import DeviceSampler
+from gan_course.validate import (require_choice, require_in_range, require_int, require_positive_int,
+                                 require_positive_number)
 
 OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
 
@@ -45,14 +49,53 @@ def check_finite(values: dict[str, float], step: int, hint: str = "") -> None:
                 f"their last good state (before this update). {hint}".strip())
 
 
+class DeferredInterrupt:
+    """While active, Ctrl-C (SIGINT, Jupyter's stop button) asks the loop to stop instead of
+    raising ``KeyboardInterrupt`` in the middle of a step.
+
+    The step in flight completes, then the loop stops at the step boundary, so a run that is
+    interrupted and then continued is the same as one that was not. A second Ctrl-C before the
+    boundary raises at once (``requested_twice``): the user insists, and the state may be
+    half-updated. Outside the main thread (where Python delivers no signal) it does nothing.
+
+        with DeferredInterrupt() as interrupt:
+            while not interrupt.requested:
+                step()
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+        self.requested_twice = False
+        self._previous = None
+
+    def __enter__(self) -> "DeferredInterrupt":
+        if threading.current_thread() is threading.main_thread():
+            try:
+                self._previous = signal.signal(signal.SIGINT, self._handle)
+            except (ValueError, OSError):  # e.g. an embedded interpreter without signals
+                self._previous = None
+        return self
+
+    def _handle(self, signum, frame) -> None:
+        if self.requested:
+            self.requested_twice = True
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __exit__(self, *exc) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+
 def fit_loop(step_fn: Callable[[], Any], steps: int | None = None, seconds: float | None = None,
              progress: bool = True, callbacks: Sequence[Callable[[], Any]] = (),
              desc: str = "training", postfix: Callable[[], dict] | None = None) -> tuple[int, bool]:
     """Call ``step_fn`` until ``steps`` calls are done or ``seconds`` have passed.
 
-    Each call is followed by every callback. A ``KeyboardInterrupt`` (the stop button in
-    Jupyter, or raised by a callback) ends the loop between two steps, quietly: the caller's
-    state is consistent and calling again continues.
+    Each call is followed by every callback. Ctrl-C (the stop button in Jupyter) is deferred
+    to the end of the step in flight (``DeferredInterrupt``), and a ``KeyboardInterrupt``
+    raised by a callback also ends the loop between two steps: either way the caller's state
+    is that of a whole number of steps, and calling again continues exactly.
 
     Args:
         step_fn: one unit of work.
@@ -75,18 +118,27 @@ def fit_loop(step_fn: Callable[[], Any], steps: int | None = None, seconds: floa
     bar = _progress_bar(steps, progress, desc)
     start, done, interrupted = time.perf_counter(), 0, False
     try:
-        while (steps is None or done < steps) and (seconds is None or time.perf_counter() - start < seconds):
-            step_fn()
-            done += 1
-            if bar is not None:
-                bar.update(1)
-                if postfix is not None and done % 10 == 0:
-                    bar.set_postfix(postfix(), refresh=False)
-            for callback in callbacks:
-                callback()
-    except KeyboardInterrupt:
-        interrupted = True
-        print(f"Interrupted after {done} steps; the state is consistent, call fit again to go on.")
+        with DeferredInterrupt() as interrupt:
+            try:
+                while (steps is None or done < steps) and (seconds is None or time.perf_counter() - start < seconds):
+                    step_fn()
+                    done += 1
+                    if bar is not None:
+                        bar.update(1)
+                        if postfix is not None and done % 10 == 0:
+                            bar.set_postfix(postfix(), refresh=False)
+                    for callback in callbacks:
+                        callback()
+                    if interrupt.requested:
+                        raise KeyboardInterrupt
+            except KeyboardInterrupt:
+                interrupted = True
+                if interrupt.requested_twice:
+                    print(f"Interrupted twice, in the middle of step {done + 1}: that step may be half done. Go "
+                          "on only from a checkpoint.", file=sys.stderr)
+                    raise
+                print(f"Interrupted after {done} whole steps (the step in flight was completed); call again to "
+                      "go on exactly where it stopped.", file=sys.stderr)
     finally:
         if bar is not None:
             bar.close()
@@ -130,6 +182,39 @@ def update_weight_average(average: torch.nn.Module, model: torch.nn.Module, deca
     torch._foreach_lerp_(list(average.parameters()), list(model.parameters()), 1 - beta)
     for average_buffer, buffer in zip(average.buffers(), model.buffers()):
         average_buffer.copy_(buffer)
+
+
+class Rollback:
+    """A copy of what one step may change, taken before it runs, to put back if it fails.
+
+    ``take(tensors, states)`` copies the tensors (weights, buffers, optimizer moments) into
+    buffers kept from one step to the next, so a step costs one batched copy, and records the
+    other states through ``(get, set)`` pairs (random streams, counters); ``restore()`` puts
+    everything back, so a failed step leaves no trace.
+    """
+
+    def __init__(self) -> None:
+        self._live: list[torch.Tensor] = []
+        self._copies: list[torch.Tensor] = []
+        self._states: list[tuple[Callable[[Any], None], Any]] = []
+
+    @torch.no_grad()
+    def take(self, tensors: Iterable[torch.Tensor], states: Iterable[tuple[Callable[[], Any], Callable[[Any], None]]]
+             ) -> None:
+        live = list(tensors)
+        if len(live) == len(self._live) and all(a is b for a, b in zip(live, self._live)):
+            if live:
+                torch._foreach_copy_(self._copies, live)
+        else:  # the first step, or new tensors (an optimizer makes its moments at its first update)
+            self._live, self._copies = live, [t.detach().clone() for t in live]
+        self._states = [(set_state, get_state()) for get_state, set_state in states]
+
+    @torch.no_grad()
+    def restore(self) -> None:
+        if self._live:
+            torch._foreach_copy_(self._live, self._copies)
+        for set_state, value in self._states:
+            set_state(value)
 
 
 # --------------------------------------------------------------------------------------------
@@ -250,9 +335,9 @@ def fit_model(model: torch.nn.Module, x: torch.Tensor, steps: int | None = None,
     lr = require_positive_number("lr", lr)
     device = next(model.parameters()).device
     if state is None:
-        batch_size = require_positive_int("batch_size", batch_size)
+        batch_size = require_int("batch_size", batch_size, 1, len(x))  # at most the number of samples: never shrunk
         state = FitState(optimizer=make_optimizer("adam", model.parameters(), lr, (0.9, 0.999), device),
-                         sampler=DeviceSampler(x, batch_size=min(batch_size, len(x)), device=device, seed=seed),
+                         sampler=DeviceSampler(x, batch_size=batch_size, device=device, seed=seed),
                          generator=torch.Generator(device=device).manual_seed(int(seed) + 1))
     elif state.sampler.x.shape != x.shape:
         raise ValueError(f"state was made for data of shape {tuple(state.sampler.x.shape)}, got x of shape "

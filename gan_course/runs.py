@@ -10,20 +10,69 @@ shippable file) and ``grid.png``::
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
+import shutil
+import tempfile
 import time
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import torch
 
 from gan_course import data, divergences, recipes, storage
+from gan_course.loop import NonFiniteLossError
 from gan_course.train import GANTrainer
-from gan_course.validate import require_positive_number
+from gan_course.validate import require_positive_int, require_positive_number
 
 NUM_TOY_SAMPLES = 2500  # 2-D/1-D samples a toy run writes
+
+
+def check_output_folder(out: str | os.PathLike, force: bool = False) -> Path:
+    """``out`` as a folder a run may be written to, checked before any work: a non-empty path,
+    not a file, and (unless ``force``) not a folder that already holds files."""
+    if not isinstance(out, (str, os.PathLike)) or not str(out).strip():
+        raise ValueError(f"out must be a folder path, got {out!r}")
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"out {str(out)!r} is a file, not a folder; give a folder for the run")
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise ValueError(f"out {str(out)!r} already holds a run ({len(list(out.iterdir()))} entries); pass --force "
+                         "(force=True) to replace it, or choose another folder")
+    return out
+
+
+@contextlib.contextmanager
+def output_folder(out: str | os.PathLike, force: bool = False) -> Iterator[Path]:
+    """A fresh temporary folder beside ``out`` to write a run into; when the block ends normally
+    it is renamed to ``out`` (replacing an old run when ``force``), when it raises it is deleted.
+    A reader never sees half a run, and a failed run never touches ``out``.
+
+        with output_folder("runs/dcgan") as folder:
+            write_run(folder, trainer, samples)
+    """
+    out = check_output_folder(out, force)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        folder = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+        os.chmod(folder, 0o777 & ~storage.current_umask())  # mkdtemp makes it private; a run folder is not
+    except OSError as error:
+        raise ValueError(f"out {str(out)!r}: cannot write there ({error.strerror or error})") from None
+    try:
+        yield folder
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    old = None
+    if out.exists():  # --force: move the old run aside, put the new one in place, then delete the old
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+        os.replace(out, old / out.name)
+    os.replace(folder, out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def write_run(out: str | os.PathLike, trainer: GANTrainer, samples: np.ndarray) -> Path:
@@ -85,23 +134,44 @@ def toy_metrics(name: str, samples: torch.Tensor) -> dict:
 
 
 def train_toy(name: str, out: str | os.PathLike, loss: str | None = None, steps: int | None = None,
-              seed: int = 0, device: str = "auto", progress: bool = True) -> dict:
+              seed: int = 0, device: str = "auto", progress: bool = True, minutes: float | None = None,
+              resume: str | os.PathLike | None = None) -> dict:
     """Train the recommended GAN on a toy and write ``out/``: ``samples.npy`` (2500, d) float32,
-    ``metrics.json``, ``history.json`` and ``checkpoint.pt``. Returns the metrics dict."""
+    ``metrics.json``, ``history.json`` and ``checkpoint.pt``. Returns the metrics dict.
+
+    ``steps`` (default: the recipe's) and ``minutes`` (a time budget) bound the run; ``resume``
+    continues from a ``checkpoint.pt`` for ``steps`` more. A loss that turns non-finite stops
+    the run at its last good step, which is written, with ``"stopped"`` saying why.
+    """
+    if steps is not None:
+        require_positive_int("steps", steps)
+    if minutes is not None:
+        require_positive_number("minutes", minutes)
     trainer = recipes.toy_trainer(name, loss, seed, device)
+    if resume is not None:
+        trainer.load(resume)
     steps = recipes.TOY_RECIPES[name].steps if steps is None else steps
     start = time.perf_counter()
-    trainer.fit(steps=steps, progress=progress)
+    stopped = _fit(trainer, steps, None if minutes is None else 60 * minutes, progress)
     seconds = time.perf_counter() - start
     samples = trainer.sample(NUM_TOY_SAMPLES, seed=seed).cpu()  # (2500, d)
     out = write_run(out, trainer, samples.numpy().astype(np.float32))
     last = {k: trainer.history[k][-1] for k in ("d_loss", "g_loss", "d_real", "d_fake")} if trainer.global_step else {}
     result = {"data": name, "loss": trainer.config.loss, "steps": trainer.global_step, "seed": seed,
               "device": str(trainer.device), "seconds": round(seconds, 3), "interrupted": trainer.interrupted,
-              "final": last, **toy_metrics(name, samples)}
+              **({"stopped": stopped} if stopped else {}), "final": last, **toy_metrics(name, samples)}
     result = _finite_or_none(result)
     write_json(out / "metrics.json", result)
     return result
+
+
+def _fit(trainer: GANTrainer, steps: int | None, seconds: float | None, progress: bool) -> str | None:
+    """``trainer.fit``; a non-finite loss ends the run at its last good step (the message is returned)."""
+    try:
+        trainer.fit(steps=steps, seconds=seconds, progress=progress)
+    except NonFiniteLossError as error:
+        return str(error)
+    return None
 
 
 # --------------------------------------------------------------------------------------------
@@ -110,12 +180,13 @@ def train_toy(name: str, out: str | os.PathLike, loss: str | None = None, steps:
 
 
 def train_image(kind: str, out: str | Path, minutes: float | None = None, seed: int = 0, device: str = "auto",
-                steps: int | None = None, progress: bool = True, command: str = ""
-                ) -> tuple[dict, GANTrainer, torch.Tensor, torch.Tensor | None]:
+                steps: int | None = None, progress: bool = True, command: str = "",
+                resume: str | os.PathLike | None = None) -> tuple[dict, GANTrainer, torch.Tensor, torch.Tensor | None]:
     """Train ``kind`` for ``minutes`` (or ``steps``) and write ``out/``: ``samples.npy`` (uint8,
     (1000, 28, 28)), ``checkpoint.pt`` (the full trainer, to resume), ``weights.pt`` (the small
     shippable file, recording ``command`` as its provenance) and ``history.json``. The caller
-    adds ``metrics.json`` and ``grid.png``.
+    adds ``metrics.json`` and ``grid.png``. ``resume`` continues from a ``checkpoint.pt``;
+    a non-finite loss ends the run at its last good step, written with ``"stopped"``.
 
     Returns:
         (run summary dict, the trainer, the samples in [-1, 1], the requested labels or None).
@@ -125,11 +196,16 @@ def train_image(kind: str, out: str | Path, minutes: float | None = None, seed: 
         raise ValueError("give minutes (a time budget) or steps")
     if minutes is not None:
         require_positive_number("minutes", minutes)
+    if steps is not None:
+        require_positive_int("steps", steps)
     trainer = recipes.image_trainer(kind, seed=seed, device=device)
-    trainer.fit(steps=steps, seconds=None if minutes is None else 60 * minutes, progress=progress)
+    if resume is not None:
+        trainer.load(resume)
+    stopped = _fit(trainer, steps, None if minutes is None else 60 * minutes, progress)
     x_fake, y = recipes.sample_images(trainer, recipes.NUM_SAMPLES, seed=seed)
     out = write_run(out, trainer, recipes.to_uint8(x_fake))
     recipes.export_weights(trainer, kind, out / "weights.pt", seed, command)
     summary = {"kind": kind, "seed": seed, "steps": trainer.global_step, "seconds": round(trainer.elapsed, 1),
-               "device": str(trainer.device), "precision": trainer.precision.name, "interrupted": trainer.interrupted}
+               "device": str(trainer.device), "precision": trainer.precision.name, "interrupted": trainer.interrupted,
+               **({"stopped": stopped} if stopped else {})}
     return summary, trainer, x_fake, y

@@ -20,13 +20,14 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], Any]) -> 
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_parts(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual mode
+        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600; give the file the usual mode
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -34,7 +35,23 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], Any]) -> 
     return path
 
 
-def _umask() -> int:
+def remove_stale_parts(path: str | os.PathLike) -> list[Path]:
+    """Delete the temporary files an interrupted write of ``path`` left behind (a ``kill -9``
+    between writing and renaming): ``.{name}.*.part`` beside it. Returns what was removed."""
+    path = Path(path)
+    stale = sorted(path.parent.glob(f".{glob_escape(path.name)}.*.part")) if path.parent.is_dir() else []
+    for part in stale:
+        part.unlink(missing_ok=True)
+    return stale
+
+
+def glob_escape(name: str) -> str:
+    """``name`` with glob's special characters taken literally."""
+    return "".join(f"[{c}]" if c in "*?[" else c for c in name)
+
+
+def current_umask() -> int:
+    """The process's umask (read without changing it for more than an instant)."""
     mask = os.umask(0)
     os.umask(mask)
     return mask

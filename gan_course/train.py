@@ -25,12 +25,12 @@ import torch
 import torch.nn as nn
 
 from gan_course import checkpoints, nets
-from gan_course.checkpoints import check_state_dict_matches
 from gan_course.config import autocast, get_device, get_precision
-from gan_course.data import make_sampler
-from gan_course.loop import (LRSchedule, NonFiniteLossError, check_finite, cosine_decay, fit_loop, linear_decay,
-                             make_optimizer, update_weight_average)
+from gan_course.samplers import make_sampler
+from gan_course.loop import (LRSchedule, NonFiniteLossError, Rollback, check_finite, cosine_decay, fit_loop,
+                             linear_decay, make_optimizer, update_weight_average)
 from gan_course.losses import LOSS_NAMES, GANLoss, generator_gradient_norm, get_loss, gradient_penalty, r1_penalty
+from gan_course.resume import HISTORY_KEYS, load_trainer_state, load_trainer_weights, trainer_state
 from gan_course.specs import TrainerConfig, gaussian_latent
 
 __all__ = ["GANTrainer", "TrainerConfig", "HISTORY_KEYS", "fit_discriminator",
@@ -38,7 +38,6 @@ __all__ = ["GANTrainer", "TrainerConfig", "HISTORY_KEYS", "fit_discriminator",
            "NonFiniteLossError", "check_finite", "fit_loop", "make_optimizer", "generator_gradient_norm",
            "gaussian_latent"]
 
-HISTORY_KEYS = ("step", "d_loss", "g_loss", "d_real", "d_fake", "grad_norm_d", "grad_norm_g", "time")
 
 # --------------------------------------------------------------------------------------------
 # The GAN trainer
@@ -115,6 +114,7 @@ class GANTrainer:
         self.global_step = self.d_updates = self.g_updates = 0
         self.elapsed = 0.0  # seconds spent in updates, summed over resumes
         self.interrupted = False
+        self._rollback = Rollback()  # what a failed step puts back
         self._check_shapes()
 
     # ---- set-up ------------------------------------------------------------------------------
@@ -152,6 +152,7 @@ class GANTrainer:
     def _next_batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         batch = next(self.sampler)
         x, y = (batch if isinstance(batch, (tuple, list)) else (batch, None))
+        self._batch = x  # looked at only when a loss goes non-finite
         if not self._shape_checked:
             self._check_fake_shape(tuple(x.shape[1:]))
             self._shape_checked = True
@@ -183,14 +184,21 @@ class GANTrainer:
         if not self.precision.use_scaler:  # with fp16 the scaler skips steps with inf gradients itself
             checked[f"{who} gradient norm"] = values[1]
         try:
-            check_finite(checked, self.global_step + 1,
-                         hint=f"Try a smaller lr_{who[0]} (now {getattr(self.config, 'lr_' + who[0])}).")
+            check_finite(checked, self.global_step + 1, hint=self._nan_hint(who))
         except NonFiniteLossError:
             opt.zero_grad(set_to_none=True)
             raise
         scaler.step(opt)
         scaler.update()
         return values
+
+    def _nan_hint(self, who: str) -> str:
+        """Whether the data or the optimisation went non-finite, and what to do."""
+        batch = getattr(self, "_batch", None)
+        if batch is not None and not bool(torch.isfinite(batch).all()):
+            return "The data batch itself holds NaN/inf values: clean the data (the optimisation is not to blame)."
+        return f"The data batch is finite, so the optimisation diverged: try a smaller lr_{who[0]} " \
+               f"(now {getattr(self.config, 'lr_' + who[0])})."
 
     def _d_update(self, keep_fake: bool = False) -> tuple[list[float], tuple | None]:
         """One discriminator update; returns ([d_loss, grad norm, mean D(x), mean D(G(z))], kept).
@@ -283,15 +291,11 @@ class GANTrainer:
 
     def step_d(self) -> dict:
         """One discriminator update only (the generator does not move). Returns the history row."""
-        start = time.perf_counter()
-        d, _ = self._d_update()
-        return self._record(d, None, time.perf_counter() - start)
+        return self._whole_step(lambda: (self._d_update()[0], None))
 
     def step_g(self) -> dict:
         """One generator update only (the discriminator does not move). Returns the history row."""
-        start = time.perf_counter()
-        g = self._g_update()
-        return self._record(None, g, time.perf_counter() - start)
+        return self._whole_step(lambda: (None, self._g_update()))
 
     def step(self) -> dict:
         """``d_steps`` discriminator updates, then one generator update. Returns the history row.
@@ -300,12 +304,40 @@ class GANTrainer:
         before D moved, through G's graph), so a step runs G forward ``d_steps`` times, not
         ``d_steps + 1``. The row's d values are those of the last discriminator update.
         """
+        def updates() -> tuple[list[float], list[float]]:
+            d = kept = None
+            for i in range(self.config.d_steps):
+                d, kept = self._d_update(keep_fake=i == self.config.d_steps - 1)
+            return d, self._g_update(kept)
+        return self._whole_step(updates)
+
+    def _whole_step(self, updates: Callable[[], tuple[list[float] | None, list[float] | None]]) -> dict:
+        """Run a step's updates; if any of them meets a NaN/inf, roll the whole step back (both
+        players, optimizers, data and noise streams, counters) before raising, so the trainer is
+        exactly as it was after the last good step."""
+        self._rollback.take(self._step_tensors(), self._step_states())
         start = time.perf_counter()
-        d = kept = None
-        for i in range(self.config.d_steps):
-            d, kept = self._d_update(keep_fake=i == self.config.d_steps - 1)
-        g = self._g_update(kept)
+        try:
+            d, g = updates()
+        except NonFiniteLossError:
+            self._rollback.restore()
+            raise
         return self._record(d, g, time.perf_counter() - start)
+
+    def _step_tensors(self) -> list[torch.Tensor]:
+        """The tensors a step may change before it can fail: D's weights and buffers, its
+        optimizer's moments, G's buffers (batch-norm statistics move in every forward pass)."""
+        moments = [t for state in self.opt_d.state.values() for t in state.values() if isinstance(t, torch.Tensor)]
+        return [*self.discriminator.parameters(), *self.discriminator.buffers(), *moments, *self.generator.buffers()]
+
+    def _step_states(self) -> list[tuple[Callable[[], Any], Callable[[Any], None]]]:
+        states = [(self.latent_generator.get_state, self.latent_generator.set_state),
+                  (lambda: self.d_updates, lambda v: setattr(self, "d_updates", v))]
+        if hasattr(self.sampler, "position"):
+            states.append((self.sampler.position, self.sampler.set_position))
+        if self.precision.use_scaler:
+            states.append((self.scaler_d.state_dict, self.scaler_d.load_state_dict))
+        return states
 
     def fit(self, steps: int | None = None, seconds: float | None = None, progress: bool = True) -> dict:
         """Run ``step()`` for ``steps`` steps or ``seconds`` of wall time, whichever ends first.
@@ -380,44 +412,13 @@ class GANTrainer:
 
     def state_dict(self) -> dict:
         """Everything needed to continue exactly: networks, optimizers, scalers, counters,
-        history and every random stream (torch CPU/CUDA, sampler, latent generator)."""
-        rng = {"torch_cpu": torch.get_rng_state(), "latent": self.latent_generator.get_state()}
-        if torch.cuda.is_available():
-            rng["torch_cuda"] = torch.cuda.get_rng_state_all()
-        if hasattr(self.sampler, "state_dict"):
-            rng["sampler"] = self.sampler.state_dict()
-        return {"config": dataclasses.asdict(self.config),
-                "generator": self.generator.state_dict(), "discriminator": self.discriminator.state_dict(),
-                **({"generator_ema": self.generator_ema.state_dict()} if self.generator_ema is not None else {}),
-                "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
-                "scaler_g": self.scaler_g.state_dict(), "scaler_d": self.scaler_d.state_dict(),
-                "counters": {"global_step": self.global_step, "d_updates": self.d_updates,
-                             "g_updates": self.g_updates, "elapsed": self.elapsed},
-                "history": {k: list(v) for k, v in self.history.items()}, "rng": rng}
+        history, every random stream and the config (``resume.trainer_state``)."""
+        return trainer_state(self)
 
     def load_state_dict(self, state: dict) -> None:
-        """Restore a ``state_dict``; checks the architectures first, so a mismatch loads nothing."""
-        check_state_dict_matches(self.generator, state["generator"], "generator")
-        check_state_dict_matches(self.discriminator, state["discriminator"], "discriminator")
-        self.generator.load_state_dict(state["generator"])
-        if self.generator_ema is not None:  # an older checkpoint without an average starts it at G
-            self.generator_ema.load_state_dict(state.get("generator_ema", state["generator"]))
-        self.discriminator.load_state_dict(state["discriminator"])
-        self.opt_g.load_state_dict(state["opt_g"])
-        self.opt_d.load_state_dict(state["opt_d"])
-        self.scaler_g.load_state_dict(state["scaler_g"])
-        self.scaler_d.load_state_dict(state["scaler_d"])
-        counters = state["counters"]
-        self.global_step, self.d_updates = int(counters["global_step"]), int(counters["d_updates"])
-        self.g_updates, self.elapsed = int(counters["g_updates"]), float(counters["elapsed"])
-        self.history = {k: list(state["history"].get(k, [])) for k in HISTORY_KEYS}
-        rng = state["rng"]
-        torch.set_rng_state(rng["torch_cpu"].cpu())
-        if "torch_cuda" in rng and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all([s.cpu() for s in rng["torch_cuda"]])
-        self.latent_generator.set_state(rng["latent"].cpu())
-        if "sampler" in rng and hasattr(self.sampler, "load_state_dict"):
-            self.sampler.load_state_dict(rng["sampler"])
+        """Restore a ``state_dict``, all-or-nothing: everything is checked before anything
+        changes; the saved config is restored and each difference reported (``resume``)."""
+        load_trainer_state(self, state)
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write a checkpoint atomically (a crash mid-save leaves the old file intact)."""
@@ -430,31 +431,10 @@ class GANTrainer:
 
     def load_weights(self, weights: dict[str, dict], history: dict[str, list] | None = None,
                      counters: dict[str, float] | None = None) -> None:
-        """Load networks (shipped weights, a dashboard state) without an optimizer state.
-
-        Args:
-            weights: ``{"generator": ..., "discriminator": ...}`` state dicts, and
-                ``"generator_ema"`` when there is one (else the average starts at G).
-            history: replaces ``history`` (missing keys start empty).
-            counters: ``global_step``, ``d_updates``, ``g_updates`` and optionally ``elapsed``.
-
-        Every network is checked against its state dict before any is touched, so a mismatch
-        loads nothing. The optimizers keep their (fresh) state.
-        """
-        nets_to_load = [("generator", self.generator), ("discriminator", self.discriminator)]
-        if self.generator_ema is not None:
-            nets_to_load.append(("generator_ema" if "generator_ema" in weights else "generator", self.generator_ema))
-        for name, net in nets_to_load:
-            if name not in weights:
-                raise ValueError(f"weights has no {name!r} state dict (it has {sorted(weights)})")
-            check_state_dict_matches(net, weights[name], name)
-        for name, net in nets_to_load:
-            net.load_state_dict(weights[name])
-        if history is not None:
-            self.history = {k: [float(v) for v in history.get(k, [])] for k in HISTORY_KEYS}
-        if counters is not None:
-            self.global_step, self.d_updates = int(counters["global_step"]), int(counters["d_updates"])
-            self.g_updates, self.elapsed = int(counters["g_updates"]), float(counters.get("elapsed", self.elapsed))
+        """Load networks (shipped weights, a dashboard state) without an optimizer state:
+        ``weights`` holds ``"generator"``, ``"discriminator"`` (and ``"generator_ema"``);
+        ``history`` and ``counters`` replace the trainer's. A mismatch loads nothing."""
+        load_trainer_weights(self, weights, history, counters)
 
 
 def fit_discriminator(trainer: GANTrainer, steps: int, progress: bool = True) -> dict:

@@ -93,6 +93,13 @@ def require_choice(name: str, value: object, allowed: Sequence[str]) -> str:
     return value
 
 
+def require_bool(name: str, value: object) -> bool:
+    """``value`` when it is a bool (NumPy's too); else a ValueError (``"no"`` is not False)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
 def require_seed(value: object, name: str = "seed") -> int:
     """A seed: a non-negative int (NumPy integers too)."""
     return require_int(name, value, 0)

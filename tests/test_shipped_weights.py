@@ -52,8 +52,10 @@ def test_2d_dashboard_states_give_the_same_samples_as_before_the_conversion(name
     t = dash.trainer
     same(t.sample(64, seed=1).numpy(), f"gan2d_{name}/samples")
     points = torch.linspace(-2, 2, 9)
-    with torch.no_grad():
-        same(dash._logits(torch.cartesian_prod(points, points)).numpy(), f"gan2d_{name}/logits")
+    grid = torch.cartesian_prod(points, points)  # (81, 2)
+    with torch.no_grad():  # as recorded: each point shown to D as a pack of m copies of itself
+        logits = t.discriminator(grid.repeat_interleave(t.discriminator.pack, dim=0))  # (81,)
+        same(logits.numpy(), f"gan2d_{name}/logits")
     same(np.asarray(t.history["d_loss"], dtype=np.float64), f"gan2d_{name}/history_d_loss")
     same(np.asarray(dash.curves["js"], dtype=np.float64), f"gan2d_{name}/curves_js")
     same([t.global_step, t.d_updates, t.g_updates, dash.steps_done], f"gan2d_{name}/counters")
