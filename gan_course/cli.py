@@ -1,12 +1,5 @@
 """The command line: ``python -m gan_course COMMAND`` (or ``gan-course COMMAND``).
 
-Commands:
-    doctor    what the course will use on this machine (``--json`` for one JSON object)
-    train     train a model and write its outputs to a folder:
-              ``train toy --data mix1d --loss nonsaturating --steps 3000 --out runs/mix1d``
-              ``train dcgan|cgan|wgan-gp --data mnist --minutes 5 --seed 0 --out runs/dcgan``
-              ``train classifier [--seed 0] [--out assets/models/mnist_classifier.pt]``
-
 Everything a terminal sees lives here: argument parsing, printing and exit codes (0 success,
 1 a failed check or a run stopped by a non-finite loss, 2 bad input, 130 interrupted: the run so
 far is written and ``--resume`` goes on with it). stdout holds one JSON object; messages, the
@@ -66,6 +59,8 @@ def _train_gan(args: argparse.Namespace) -> dict:
     """A toy or image GAN run, written into ``--out`` only once it is complete."""
     from gan_course import data, runs
 
+    if args.data is None:
+        args.data = "ring8" if args.kind == "toy" else "mnist"
     if args.kind == "toy" and args.data not in data.TOY_NAMES:
         raise ValueError(f"train toy needs --data in {', '.join(data.TOY_NAMES)}; got {args.data!r}")
     if args.kind != "toy":
@@ -136,24 +131,50 @@ def _train_classifier(args: argparse.Namespace) -> dict:
     return classifier.train_classifier(seed=args.seed, out=args.out, progress=not args.quiet)
 
 
+DESCRIPTION = """\
+Generative Modeling, from Likelihood to GANs: the course's command line.
+
+commands:
+  doctor      what the course will use on this machine (versions, device, data)
+  train       train a model and write its outputs to a folder
+  notebooks   copy the course's notebooks into a folder (for a pip-installed course)
+
+Run "%(prog)s COMMAND --help" for a command's options and examples."""
+
+TRAIN_EXAMPLES = """\
+examples:
+  %(prog)s toy --data ring8 --out runs/ring8            (the recommended 2-D GAN, 8,000 steps)
+  %(prog)s toy --data mix1d --loss hinge --steps 3000 --out runs/mix1d
+  %(prog)s dcgan --minutes 5 --seed 0 --out runs/dcgan  (also cgan, wgan-gp)
+  %(prog)s dcgan --resume runs/dcgan --minutes 2        (go on with a run, e.g. after Ctrl-C)
+  %(prog)s classifier --seed 0                          (rebuild the classifier of the metrics)
+
+A run's folder holds samples.npy, metrics.json, history.json and checkpoint.pt (image GANs also
+weights.pt and grid.png). stdout gets one JSON object; exit codes: 0 done, 1 stopped by a
+non-finite loss (the last good state is written), 2 bad input (nothing written), 130 interrupted
+(the run so far is written)."""
+
+
 def _add_train(commands) -> None:
     from gan_course.data import TOY_NAMES
     from gan_course.losses import LOSS_NAMES
 
-    train = commands.add_parser("train", help="train a GAN or the digit classifier; write samples, metrics, "
-                                "checkpoint")
+    train = commands.add_parser("train", help="train a model and write its outputs to a folder",
+                                description="Train a GAN or the digit classifier and write the run to a folder.",
+                                epilog=TRAIN_EXAMPLES, formatter_class=_HelpFormatter)
     train.add_argument("kind", choices=("toy", *IMAGE_KINDS, "classifier"), help="what to train")
-    train.add_argument("--data", choices=(*TOY_NAMES, "mnist"), default="mnist",
-                       help="a toy dataset for `toy`; mnist (the default) for the image GANs")
+    train.add_argument("--data", choices=(*TOY_NAMES, "mnist"), default=None,
+                       help="the data: a toy dataset for toy (default ring8); mnist for the image GANs")
     train.add_argument("--loss", choices=LOSS_NAMES, default=None,
-                       help="toy only; default: the dataset's recommended loss")
+                       help="toy only (default: the dataset's recommended loss)")
     train.add_argument("--steps", type=int, default=None,
                        help="generator steps (toy default: the recipe's; with --resume: steps more)")
     train.add_argument("--minutes", type=float, default=None,
-                       help="the training time budget (image GANs: default 5 unless --steps is given)")
+                       help="the training time budget (image GANs: 5 unless --steps is given)")
     train.add_argument("--seed", type=int, default=0, help="seed for data, weights and sampling")
     train.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
-    train.add_argument("--out", default=None, help="output folder (for classifier: the weights file)")
+    train.add_argument("--out", default=None,
+                       help="output folder (for classifier: the weights file, default the shipped one)")
     train.add_argument("--force", action="store_true", help="replace a run already in --out")
     train.add_argument("--resume", default=None, metavar="DIR",
                        help="go on from the run in DIR (its checkpoint.pt) for --steps/--minutes more; "
@@ -162,15 +183,69 @@ def _add_train(commands) -> None:
     train.set_defaults(run=_train)
 
 
+def _notebooks(args: argparse.Namespace) -> int:
+    """Copy the course's notebooks into a folder (what a pip install needs to start the course)."""
+    from gan_course.config import notebooks_dir
+
+    out = Path(args.dir)
+    try:
+        source = notebooks_dir()
+    except FileNotFoundError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    notebooks = sorted(source.glob("*.ipynb"))
+    clashes = [nb.name for nb in notebooks if (out / nb.name).exists()]
+    if out.exists() and not out.is_dir():
+        print(f"error: {out} is a file, not a folder", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if clashes and not args.force:
+        print(f"error: {out} already holds {', '.join(clashes)}; pass --force to overwrite them", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    out.mkdir(parents=True, exist_ok=True)
+    for nb in notebooks:
+        shutil.copyfile(nb, out / nb.name)
+    print(json.dumps({"copied": [nb.name for nb in notebooks], "to": str(out)}, indent=2))
+    print(f"start with: jupyter lab {out}", file=sys.stderr)
+    return EXIT_OK
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Help text as written (examples keep their lines), each option's default shown when it has one."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default not in (None, False, argparse.SUPPRESS) and "%(default)" not in text:
+            text += " (default: %(default)s)"
+        return text
+
+
+def _prog() -> str:
+    """How the course was invoked: ``gan-course`` (the script) or ``python -m gan_course``."""
+    name = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else ""
+    return name if name and name not in ("__main__.py", "-c") else "python -m gan_course"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, one sub-command per task."""
-    parser = argparse.ArgumentParser(prog="python -m gan_course", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    commands = parser.add_subparsers(dest="command_name", required=True)
-    doctor = commands.add_parser("doctor", help="check versions, device, FAST mode and data")
+    from gan_course import __version__
+
+    parser = argparse.ArgumentParser(prog=_prog(), description=DESCRIPTION, formatter_class=_HelpFormatter)
+    parser.add_argument("--version", action="version", version=f"gan_course {__version__}")
+    commands = parser.add_subparsers(dest="command_name", required=True, metavar="COMMAND")
+    doctor = commands.add_parser("doctor", help="check versions, device, FAST mode and data",
+                                 description="What the course will use on this machine.",
+                                 epilog="examples:\n  %(prog)s\n  %(prog)s --json     (paste it into a problem "
+                                        "report)", formatter_class=_HelpFormatter)
     doctor.add_argument("--json", action="store_true", help="print one JSON object")
     doctor.set_defaults(run=_doctor)
     _add_train(commands)
+    notebooks = commands.add_parser("notebooks", help="copy the course's notebooks into a folder",
+                                    description="Copy the course's notebooks into DIR, e.g. after pip install.",
+                                    epilog="example:\n  %(prog)s my-course && jupyter lab my-course",
+                                    formatter_class=_HelpFormatter)
+    notebooks.add_argument("dir", help="the folder to copy them into (made if missing)")
+    notebooks.add_argument("--force", action="store_true", help="overwrite notebooks already there")
+    notebooks.set_defaults(run=_notebooks)
     return parser
 
 

@@ -189,6 +189,17 @@ def assets_dir() -> Path:
                             f"and {here / 'assets'}; reinstall the package or set GAN_COURSE_ASSETS")
 
 
+def notebooks_dir() -> Path:
+    """The folder that holds the course's notebooks: ``notebooks/`` in a clone, ``gan_course/notebooks``
+    in an installed wheel."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here.parent / "notebooks", here / "notebooks"):
+        if any(candidate.glob("*.ipynb")):
+            return candidate
+    raise FileNotFoundError(f"the course's notebooks are missing: looked in {here.parent / 'notebooks'} and "
+                            f"{here / 'notebooks'}; reinstall the package, or clone the course's repository")
+
+
 def cache_dir() -> Path:
     """Where downloads are cached: ``GAN_COURSE_DATA``, else the user's cache folder."""
     override = os.environ.get("GAN_COURSE_DATA")

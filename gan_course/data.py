@@ -216,14 +216,14 @@ def download_mnist(timeout: float = 60.0) -> Path:
         if path.is_file():
             if _sha256(path) == expected:
                 continue
-            print(f"MNIST: the cached {path} is corrupt; downloading it again")
+            _announce(f"MNIST: the cached {path} is corrupt; downloading it again")
             path.unlink()
         errors = []
         for mirror in _mirrors():
             url = mirror.rstrip("/") + "/" + name
             try:
                 payload = _fetch(url, timeout)
-            except (OSError, http.client.HTTPException, urllib.error.URLError) as error:
+            except (OSError, http.client.HTTPException, urllib.error.URLError, DataError) as error:
                 errors.append(f"{url}: {error}")
                 continue
             digest = hashlib.sha256(payload).hexdigest()
@@ -238,12 +238,22 @@ def download_mnist(timeout: float = 60.0) -> Path:
     return root
 
 
-def _fetch(url: str, timeout: float) -> bytes:
+def _fetch(url: str, timeout: float, progress: bool = True) -> bytes:
+    """The bytes at ``url``, read in chunks under a progress bar of bytes; a short read is an error."""
+    from tqdm.auto import tqdm  # a dependency; imported late to keep imports light
+
     with urllib.request.urlopen(url, timeout=timeout) as response:
-        payload = response.read()
         expected = response.headers.get("Content-Length")
-    if expected is not None and len(payload) != int(expected):
-        raise DataError(f"truncated download: got {len(payload)} of {expected} bytes")
+        total = int(expected) if expected is not None else None
+        chunks = []
+        with tqdm(total=total, unit="B", unit_scale=True, desc=url.rsplit("/", 1)[-1], leave=False,
+                  disable=not progress) as bar:
+            while chunk := response.read(1 << 16):
+                chunks.append(chunk)
+                bar.update(len(chunk))
+    payload = b"".join(chunks)
+    if total is not None and len(payload) != total:
+        raise DataError(f"truncated download: got {len(payload)} of {total} bytes")
     return payload
 
 

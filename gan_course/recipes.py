@@ -142,7 +142,7 @@ def toy_trainer(name: str, loss: str | None = None, seed: int = 0, device: str =
 
 
 def toy_mode_run(name: str, recipe: ToyRecipe | None = None, seed: int = 0, steps: int | None = None,
-                 device: str = "cpu", num_samples: int = 2500) -> dict:
+                 device: str = "cpu", num_samples: int = 2500, progress: bool = True) -> dict:
     """Train ``recipe`` (default: the recommended one) on the mixture ``name`` and measure its modes.
 
     Used by notebook 06's comparison table and ``benchmarks/bench_modes.py``. Returns
@@ -154,7 +154,7 @@ def toy_mode_run(name: str, recipe: ToyRecipe | None = None, seed: int = 0, step
     r = recipe or TOY_RECIPES[name]
     trainer = toy_trainer(name, seed=seed, device=device, recipe=r)
     start = time.perf_counter()
-    trainer.fit(steps=r.steps if steps is None else steps, progress=False)
+    trainer.fit(steps=r.steps if steps is None else steps, progress=progress)
     seconds = time.perf_counter() - start
     result = metrics.mode_coverage(trainer.sample(num_samples, seed=seed).cpu(), centers, std).as_dict()
     result.pop("counts")

@@ -75,7 +75,8 @@ def _tail_mean(values: list[float], tail: int) -> float:
 
 def sweep(kind: str, grid: dict[str, Sequence[Any]], steps: int, seed: int = 0, device: str = "auto",
           evaluate: Callable[[Any], float | dict[str, float]] | None = None,
-          recipe: recipes.ImageRecipe | None = None, num_samples: int = 16, tail: int = 10) -> list[dict]:
+          recipe: recipes.ImageRecipe | None = None, num_samples: int = 16, tail: int = 10,
+          progress: bool = True) -> list[dict]:
     r"""Train one short run per grid setting, all from the same seed, and record how each ends.
 
     Every run starts from the same initial weights, minibatches and noise (``seed``), so the
@@ -96,6 +97,7 @@ def sweep(kind: str, grid: dict[str, Sequence[Any]], steps: int, seed: int = 0, 
             narrower one for quick sweeps on a CPU.
         num_samples: samples kept per run (a multiple of 10 for a conditional model).
         tail: the final losses are averaged over the last ``tail`` steps (they are noisy).
+        progress: a progress bar over the settings.
 
     Returns:
         One dict per setting, in ``grid_settings`` order: the setting, ``steps``, ``seconds``,
@@ -113,7 +115,7 @@ def sweep(kind: str, grid: dict[str, Sequence[Any]], steps: int, seed: int = 0, 
     if base.net.conditional and num_samples % 10:
         raise ValueError(f"num_samples must be a multiple of 10 for a conditional model, got {num_samples}")
     results = []
-    for setting in settings:
+    for setting in _progress(settings, progress):
         trainer = recipes.image_trainer(kind, seed=seed, device=device, recipe=_build(base, setting))
         start = time.perf_counter()
         try:
@@ -130,6 +132,12 @@ def sweep(kind: str, grid: dict[str, Sequence[Any]], steps: int, seed: int = 0, 
         row["samples"] = recipes.sample_images(trainer, num_samples, seed=seed)[0]
         results.append(row)
     return results
+
+
+def _progress(settings: list[dict], enabled: bool):
+    from tqdm.auto import tqdm  # a dependency; imported late to keep imports light
+
+    return tqdm(settings, desc="sweep", leave=False, disable=not enabled)
 
 
 def quick_quality(trainer: Any, n: int = 1000, seed: int = 0, classifier_model: Any = None) -> dict[str, float]:
