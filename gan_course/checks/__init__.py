@@ -16,6 +16,7 @@ Every check is importable from here; the track modules hold them:
 - ``checks.gan1d``: GAN theory in one dimension (notebook 05)
 - ``checks.gan2d``: GANs on 2-D data (notebook 06)
 - ``checks.dcgan``, ``checks.cgan``, ``checks.wgan``: the image GANs (notebooks 07-09)
+- ``checks.recsys``: context-aware recommendation (appendix B1)
 """
 
 from gan_course.checks.core import CheckResult, compare, failed, passed
@@ -30,6 +31,7 @@ from gan_course.checks.dcgan import (dcgan_discriminator_shapes, slerp, transpos
                                      underrepresented_digit)
 from gan_course.checks.cgan import label_plane, per_digit_accuracy, smoothed_d_loss
 from gan_course.checks.wgan import LIPSCHITZ_CHOICES, gradient_penalty, lipschitz_capacity, wasserstein_1d
+from gan_course.checks.recsys import latent_e_step, post_filter, recall_at_k
 
 __all__ = [
     "CheckResult", "compare", "failed", "passed",
@@ -41,4 +43,5 @@ __all__ = [
     "dcgan_discriminator_shapes", "slerp", "transposed_conv_size", "underrepresented_digit",
     "label_plane", "per_digit_accuracy", "smoothed_d_loss",
     "LIPSCHITZ_CHOICES", "gradient_penalty", "lipschitz_capacity", "wasserstein_1d",
+    "latent_e_step", "post_filter", "recall_at_k",
 ]
