@@ -59,6 +59,13 @@ def require_positive_int(name: str, value: object) -> int:
     return require_int(name, value, 1)
 
 
+def require_number(name: str, value: object) -> float:
+    """``value`` as a float when it is a finite number (never a bool); else a ValueError."""
+    if not _is_number(value) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    return float(value)
+
+
 def require_positive_number(name: str, value: object) -> float:
     """``value`` as a float when it is a finite number > 0; else a ValueError naming ``name``."""
     if not _is_number(value) or not 0 < value < math.inf:

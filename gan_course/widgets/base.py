@@ -32,6 +32,19 @@ from matplotlib.figure import Figure
 from gan_course.plots import figure_to_png, new_figure
 from gan_course.validate import require_choice, require_int, require_nonnegative_number, require_positive_int
 
+def log_slider(value: float, low: int, high: int, **kw) -> W.FloatLogSlider:
+    """A base-10 log slider over ``[10**low, 10**high]``, widened to hold ``value``: a slider
+    never shows a value other than the one in force (ipywidgets would clamp it silently)."""
+    exponent = math.log10(value)
+    return W.FloatLogSlider(value=value, base=10, min=min(low, math.floor(exponent)),
+                            max=max(high, math.ceil(exponent)), **kw)
+
+
+def int_slider(value: int, low: int, high: int, **kw) -> W.IntSlider:
+    """An int slider over ``[low, high]``, widened to hold ``value`` (see ``log_slider``)."""
+    return W.IntSlider(value=value, min=min(low, value), max=max(high, value), **kw)
+
+
 ACTION_LABELS = {"step": "Step", "step_d": "Step D", "step_g": "Step G", "e_step": "E-step", "m_step": "M-step"}
 
 
@@ -81,7 +94,7 @@ class Dashboard:
                                          layout=W.Layout(width="auto"))
                         for action in self.actions}
         self.reset_button = W.Button(description="Reset", icon="undo", layout=W.Layout(width="auto"))
-        self.speed = W.IntSlider(value=steps_per_tick, min=1, max=max(50, steps_per_tick), description="steps/tick",
+        self.speed = int_slider(steps_per_tick, 1, 50, description="steps/tick",
                                  continuous_update=False)
         self.history = W.IntSlider(value=0, min=0, max=0, description="history", continuous_update=True,
                                    disabled=True)

@@ -13,13 +13,13 @@ it never goes down.
 
 from __future__ import annotations
 
-import ipywidgets as W
 import torch
 from matplotlib.figure import Figure
 
 from gan_course.density import GaussianMixture
 from gan_course.plots import plot_gmm_2d
-from gan_course.widgets.base import Dashboard
+from gan_course.validate import require_positive_int
+from gan_course.widgets.base import Dashboard, int_slider
 
 
 class EMDashboard(Dashboard):
@@ -42,8 +42,8 @@ class EMDashboard(Dashboard):
             raise ValueError(f"x must be a tensor of shape (N, 2), got {getattr(x, 'shape', type(x).__name__)}")
         self.x = x.detach().double().cpu()
         self.covariance, self.init, self.seed = covariance, init, seed
-        self.k_slider = W.IntSlider(value=num_components, min=1, max=10, description="components",
-                                    continuous_update=False)
+        num_components = require_positive_int("num_components", num_components)  # before a slider could clamp it
+        self.k_slider = int_slider(num_components, 1, 10, description="components", continuous_update=False)
         self.k_slider.observe(lambda _change: self._guarded(self.reset), names="value")
         self._new_model()
         super().__init__(title="EM for a Gaussian mixture", figsize=(10, 4.2), controls=[self.k_slider], **kw)

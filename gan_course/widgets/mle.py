@@ -16,7 +16,7 @@ import torch
 from matplotlib.figure import Figure
 
 from gan_course.density import gaussian_log_prob, gaussian_mle
-from gan_course.validate import require_positive_number
+from gan_course.validate import require_int, require_number, require_positive_number
 from gan_course.widgets.base import Dashboard
 
 
@@ -38,10 +38,11 @@ class MLEDashboard(Dashboard):
         if not isinstance(x, torch.Tensor) or x.ndim != 1 or len(x) < 2:
             raise ValueError(f"x must be a 1-D tensor with at least 2 samples, got "
                              f"{getattr(x, 'shape', type(x).__name__)}")
-        require_positive_number("std", std)
+        mean, std = require_number("mean", mean), require_positive_number("std", std)
+        self.lr = require_positive_number("lr", lr)
+        grid = require_int("grid", grid, 2)
         self.x = x.detach().double().cpu()
-        self.start = (float(mean), float(std))
-        self.lr = lr
+        self.start = (mean, std)
         mle_mean, mle_var = gaussian_mle(self.x)
         self.mle = (mle_mean.item(), mle_var.sqrt().item())
         spread = float(self.x.std())
