@@ -13,7 +13,8 @@ which is the same as minimising :math:`\mathrm{KL}(p_\text{data}\,\|\,p_\theta)`
 - the held-out bits/dim scoreboard of notebooks 02-04.
 
 The mixtures fitted by EM (:class:`GaussianMixture`, :class:`BernoulliMixture`,
-:func:`kmeans_labels`) live in :mod:`gan_course.mixtures` and are importable from here.
+:func:`kmeans_labels`) live in :mod:`gan_course.mixtures` and :mod:`gan_course.kmeans`, the
+hidden Markov model in :mod:`gan_course.hmm`; all are importable from here.
 Every estimator has ``fit(x)``, ``log_prob(x)`` (per sample, natural log), ``sample(n)`` and
 ``bits_per_dim(x)``; every computation runs on the device of its input, and probabilities are
 summed with log-sum-exp, never multiplied.
@@ -31,6 +32,7 @@ from gan_course import divergences, metrics
 from gan_course.config import torch_generator
 from gan_course.likelihoods import bernoulli_log_prob, gaussian_log_prob
 from gan_course.kmeans import INITS, kmeans_labels
+from gan_course.hmm import HiddenMarkovModel
 from gan_course.mixtures import COVARIANCES, BernoulliMixture, GaussianMixture
 from gan_course.validate import (binary_rows, float_data, require_binary, require_nonnegative_number,
                                  require_positive_int, require_positive_number)
@@ -399,6 +401,6 @@ __all__ = [
     "bernoulli_mle", "categorical_mle", "gaussian_mle", "gaussian_log_prob", "GradientFit", "fit_by_gradient",
     "kde_log_prob", "histogram_log_prob", "LogisticRegression", "bernoulli_log_prob", "BernoulliNaiveBayes",
     "scoreboard", "fit_digit_baselines", "baseline_scoreboard",
-    # re-exported from gan_course.mixtures
-    "COVARIANCES", "INITS", "GaussianMixture", "BernoulliMixture", "kmeans_labels",
+    # re-exported from gan_course.mixtures, gan_course.kmeans and gan_course.hmm
+    "COVARIANCES", "INITS", "GaussianMixture", "BernoulliMixture", "kmeans_labels", "HiddenMarkovModel",
 ]

@@ -17,6 +17,7 @@ Every check is importable from here; the track modules hold them:
 - ``checks.gan2d``: GANs on 2-D data (notebook 06)
 - ``checks.dcgan``, ``checks.cgan``, ``checks.wgan``: the image GANs (notebooks 07-09)
 - ``checks.recsys``: context-aware recommendation (appendix B1)
+- ``checks.statistical_models``: HMM forward recursion, stick-breaking, MH acceptance (notebook A2)
 """
 
 from gan_course.checks.core import CheckResult, compare, failed, passed
@@ -32,6 +33,7 @@ from gan_course.checks.dcgan import (dcgan_discriminator_shapes, slerp, transpos
 from gan_course.checks.cgan import label_plane, per_digit_accuracy, smoothed_d_loss
 from gan_course.checks.wgan import LIPSCHITZ_CHOICES, gradient_penalty, lipschitz_capacity, wasserstein_1d
 from gan_course.checks.recsys import latent_e_step, post_filter, recall_at_k
+from gan_course.checks.statistical_models import hmm_forward, mh_acceptance, stick_breaking
 
 __all__ = [
     "CheckResult", "compare", "failed", "passed",
@@ -44,4 +46,5 @@ __all__ = [
     "label_plane", "per_digit_accuracy", "smoothed_d_loss",
     "LIPSCHITZ_CHOICES", "gradient_penalty", "lipschitz_capacity", "wasserstein_1d",
     "latent_e_step", "post_filter", "recall_at_k",
+    "hmm_forward", "mh_acceptance", "stick_breaking",
 ]
