@@ -18,6 +18,8 @@ import tempfile
 from pathlib import Path
 
 IMAGE_KINDS = ("dcgan", "cgan", "wgan-gp")
+# kinds trained by a function of their own module: train_X(out_folder, minutes=, seed=, progress=, command=)
+OTHER_KINDS = {"autoregressive": ("gan_course.autoregressive", "train_autoregressive")}
 
 
 def _doctor(args: argparse.Namespace) -> int:
@@ -38,6 +40,8 @@ def _train(args: argparse.Namespace) -> int:
     try:
         if args.kind == "classifier":
             result = _train_classifier(args)
+        elif args.kind in OTHER_KINDS:
+            result = _train_other(args)
         else:
             result = _train_gan(args)
     except (ValueError, FileNotFoundError, NonFiniteLossError) as error:  # one line, not a traceback
@@ -90,6 +94,30 @@ def _train_gan(args: argparse.Namespace) -> dict:
         if resume is not None:
             shutil.rmtree(resume.parent, ignore_errors=True)
     return {**summary, "out": str(out)}
+
+
+def _train_other(args: argparse.Namespace) -> dict:
+    """A kind trained by its own module's ``train_<kind>`` into a folder made whole by ``runs.output_folder``."""
+    import importlib
+
+    from gan_course import runs
+
+    for name in ("resume", "loss", "steps"):
+        if getattr(args, name) is not None:
+            raise ValueError(f"train {args.kind} takes --minutes, --seed and --out; --{name} is for the GANs")
+    if args.data not in (None, "mnist"):
+        raise ValueError(f"train {args.kind} trains on mnist; got --data {args.data!r}")
+    if args.out is None:
+        raise ValueError(f"train {args.kind} needs --out DIR")
+    minutes = 5.0 if args.minutes is None else args.minutes
+    if not minutes > 0:
+        raise ValueError(f"minutes must be a positive number, got {minutes!r}")
+    module_name, function = OTHER_KINDS[args.kind]
+    train_kind = getattr(importlib.import_module(module_name), function)
+    runs.check_output_folder(args.out, args.force)
+    with runs.output_folder(args.out, args.force) as folder:
+        result = train_kind(folder, minutes=minutes, seed=args.seed, progress=not args.quiet, command=args.command)
+    return {**result, "out": str(args.out)}
 
 
 def _resume_checkpoint(args: argparse.Namespace) -> Path | None:
@@ -149,6 +177,7 @@ examples:
   %(prog)s dcgan --minutes 5 --seed 0 --out runs/dcgan  (also cgan, wgan-gp)
   %(prog)s dcgan --resume runs/dcgan --minutes 2        (go on with a run, e.g. after Ctrl-C)
   %(prog)s classifier --seed 0                          (rebuild the classifier of the metrics)
+  %(prog)s autoregressive --minutes 5 --out runs/made   (appendix A1: MADE on binarised digits)
 
 A run's folder holds samples.npy, metrics.json, history.json and checkpoint.pt (image GANs also
 weights.pt and grid.png). stdout gets one JSON object; exit codes: 0 done, 1 stopped by a
@@ -163,7 +192,7 @@ def _add_train(commands) -> None:
     train = commands.add_parser("train", help="train a model and write its outputs to a folder",
                                 description="Train a GAN or the digit classifier and write the run to a folder.",
                                 epilog=TRAIN_EXAMPLES, formatter_class=_HelpFormatter)
-    train.add_argument("kind", choices=("toy", *IMAGE_KINDS, "classifier"), help="what to train")
+    train.add_argument("kind", choices=("toy", *IMAGE_KINDS, *OTHER_KINDS, "classifier"), help="what to train")
     train.add_argument("--data", choices=(*TOY_NAMES, "mnist"), default=None,
                        help="the data: a toy dataset for toy (default ring8); mnist for the image GANs")
     train.add_argument("--loss", choices=LOSS_NAMES, default=None,

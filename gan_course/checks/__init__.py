@@ -18,6 +18,7 @@ Every check is importable from here; the track modules hold them:
 - ``checks.dcgan``, ``checks.cgan``, ``checks.wgan``: the image GANs (notebooks 07-09)
 - ``checks.recsys``: context-aware recommendation (appendix B1)
 - ``checks.statistical_models``: HMM forward recursion, stick-breaking, MH acceptance (notebook A2)
+- ``checks.autoregressive``: the chain rule, MADE's masks, the coupling layer (notebook A1)
 """
 
 from gan_course.checks.core import CheckResult, compare, failed, passed
@@ -34,6 +35,7 @@ from gan_course.checks.cgan import label_plane, per_digit_accuracy, smoothed_d_l
 from gan_course.checks.wgan import LIPSCHITZ_CHOICES, gradient_penalty, lipschitz_capacity, wasserstein_1d
 from gan_course.checks.recsys import latent_e_step, post_filter, recall_at_k
 from gan_course.checks.statistical_models import hmm_forward, mh_acceptance, stick_breaking
+from gan_course.checks.autoregressive import coupling_forward, fvsbn_log_prob, made_output_mask
 
 __all__ = [
     "CheckResult", "compare", "failed", "passed",
@@ -47,4 +49,5 @@ __all__ = [
     "LIPSCHITZ_CHOICES", "gradient_penalty", "lipschitz_capacity", "wasserstein_1d",
     "latent_e_step", "post_filter", "recall_at_k",
     "hmm_forward", "mh_acceptance", "stick_breaking",
+    "coupling_forward", "fvsbn_log_prob", "made_output_mask",
 ]
