@@ -1,35 +1,64 @@
 # Two commands do all the set-up on a fresh machine:
-#   make lab    create .venv, install the course, open JupyterLab on notebooks/
-#   make test   the same install, then the whole test suite (every notebook included)
-# CI pins the CPU build of PyTorch with:  make test TORCH_SPEC=torch==2.13.0
+#   make lab    create .venv, install the course with JupyterLab, open JupyterLab on notebooks/
+#   make test   the same install plus the test and browser tools, then the whole test suite
+# The PyTorch build suits the machine (tools/torch_index.py: the CPU wheels without an NVIDIA GPU),
+# and every version is the one CI tested (requirements/lock.txt; LOCK=0 takes the newest allowed).
+# CI pins the torch release with:  make test TORCH_SPEC=torch==2.13.0
 
 PYTHON     ?= python3
 VENV       ?= .venv
-TORCH_SPEC ?= torch>=2.4
+# 1: install the versions in requirements/lock.txt (what CI tested); 0: the newest allowed
+LOCK       ?= 1
+LOCK_FILE  := requirements/lock.txt
+# auto: CPU wheels without an NVIDIA GPU, CUDA wheels with one, MPS wheels on macOS;
+# or cpu, pypi (the default index's wheels), cuXYZ (e.g. cu128), an index URL
+ifeq ($(origin TORCH_SPEC),undefined)
+# the torch release of the lock file, e.g. torch==2.13.0 (LOCK=0: the newest)
+TORCH_SPEC := $(if $(filter 1,$(LOCK)),$(shell sed -n 's/^\(torch==[^ ;]*\).*/\1/p' $(LOCK_FILE) 2>/dev/null),torch)
+TORCH_INDEX ?= auto
+else
+# a TORCH_SPEC given by hand is installed as given, from the indexes pip is configured with
+TORCH_INDEX ?= pypi
+endif
 # Extra arguments for `jupyter lab`, e.g. LAB_ARGS="--no-browser --port 8899"
 LAB_ARGS   ?=
 # Extra arguments for pytest, e.g. PYTEST_ARGS="-k data -x"
 PYTEST_ARGS ?=
+# The minimum-versions check: its own environment, and what it runs
+MIN_VENV   ?= build/venv-min
+MIN_PYTEST_ARGS ?= gan_course tests -m "not slow" --ignore=tests/test_make_lab.py --ignore=tests/test_browser.py
 
 BIN   := $(VENV)/bin
-STAMP := $(VENV)/.installed
+PIP   := $(BIN)/python -m pip
+# pip's constraints: the lock file without its torch line (TORCH_SPEC says which torch)
+CONSTRAINTS = $(if $(filter 1,$(LOCK)),-c $(VENV)/constraints.txt,)
 # jupyter refuses to start as root unless told it may
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: install browser lab test clean
+# What each target installs into .venv (pyproject.toml's extras)
+EXTRAS_lab  := lab
+EXTRAS_test := lab,test,browser
+# `make lab` after `make test` uses the test install, which holds everything lab needs.
+LAB_STAMP   := $(if $(wildcard $(VENV)/.installed-test),$(VENV)/.installed-test,$(VENV)/.installed-lab)
+
+.PHONY: install browser lab test test-min lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(PIP) install --quiet --upgrade pip
 
-# Torch first, from TORCH_SPEC, so that the range in pyproject.toml is already met and
-# pip does not pull a different build; then the course itself, editable, with test extras.
-$(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)"
-	$(BIN)/python -m pip install --quiet -e ".[test]"
-	touch $(STAMP)
+# Torch first, alone, from the index that serves this machine's build (tools/torch_index.py),
+# so that the range in pyproject.toml is already met and pip does not pull another build;
+# then the course itself, editable, with the target's extras; both within the lock.
+$(VENV)/.installed-lab $(VENV)/.installed-test: $(VENV)/.installed-%: $(BIN)/python pyproject.toml $(LOCK_FILE)
+	@grep -v '^torch==' $(LOCK_FILE) > $(VENV)/constraints.txt
+	@index_args=$$($(BIN)/python tools/torch_index.py $(TORCH_INDEX)) && set -x && \
+	  $(PIP) install --quiet $$index_args $(CONSTRAINTS) "$(TORCH_SPEC)"
+	$(PIP) install --quiet $(CONSTRAINTS) -e ".[$(EXTRAS_$*)]"
+	@$(BIN)/python -c "import torch; print('installed torch', torch.__version__, 'with CUDA ' + torch.version.cuda if torch.version.cuda else '(no CUDA)')"
+	touch $@
 
-install: $(STAMP)
+install: $(LAB_STAMP)
 
 # The browser tests drive Debian's Chromium through playwright (never `playwright install`).
 # Install it when this machine can (root and apt-get); otherwise those tests are skipped.
@@ -47,8 +76,28 @@ browser:
 lab: install
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
 
-test: install browser
+test: $(VENV)/.installed-test browser
 	GAN_COURSE_FAST=$${GAN_COURSE_FAST:-1} $(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The declared lower bounds, together: every dependency of the course and its tests at the
+# oldest version pyproject.toml allows (tools/requirements.py floors), in an environment of its
+# own, then the fast tests. Torch: its floor, or TORCH_SPEC (CI: the release it has offline).
+test-min:
+	rm -rf $(MIN_VENV)
+	$(PYTHON) -m venv $(MIN_VENV)
+	$(MIN_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(MIN_VENV)/bin/python tools/requirements.py floors runtime lab test > $(MIN_VENV)/floors.txt
+	@index_args=$$($(MIN_VENV)/bin/python tools/torch_index.py $(TORCH_INDEX)) && set -x && \
+	  $(MIN_VENV)/bin/python -m pip install --quiet $$index_args -c $(MIN_VENV)/floors.txt \
+	    "$(if $(filter command line environment,$(origin TORCH_SPEC)),$(TORCH_SPEC),$$($(MIN_VENV)/bin/python tools/requirements.py floors --torch))"
+	$(MIN_VENV)/bin/python -m pip install --quiet -c $(MIN_VENV)/floors.txt -e ".[lab,test]"
+	$(MIN_VENV)/bin/python tools/requirements.py check $(MIN_VENV)/floors.txt
+	GAN_COURSE_FAST=1 $(MIN_VENV)/bin/python -m pytest $(MIN_PYTEST_ARGS)
+
+# Rewrite the lock file from what .venv holds now, e.g. after `make clean test LOCK=0` passed.
+lock:
+	$(PIP) freeze --exclude-editable | $(BIN)/python tools/requirements.py lock > $(LOCK_FILE).new
+	mv $(LOCK_FILE).new $(LOCK_FILE)
+
 clean:
-	rm -rf $(VENV) .pytest_cache build *.egg-info
+	rm -rf $(VENV) $(MIN_VENV) .pytest_cache build *.egg-info

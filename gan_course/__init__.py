@@ -10,4 +10,6 @@ Import the module you need (``from gan_course import data``); importing the pack
 loads nothing heavy.
 """
 
-__version__ = "0.1.0"
+# The one place the course's version is written: the build reads it (pyproject.toml, dynamic
+# version), and so do `--version`, `doctor`, CITATION.cff and CHANGELOG.md (tests/test_install.py).
+__version__ = "0.2.0"

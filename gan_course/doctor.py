@@ -8,7 +8,7 @@ import sys
 
 import torch
 
-from gan_course import config, data
+from gan_course import __version__, config, data
 
 
 def _version(package: str) -> str | None:
@@ -21,13 +21,14 @@ def _version(package: str) -> str | None:
 def report() -> dict:
     """What the course will use on this machine, as a JSON-ready dict.
 
-    Keys: ``python``, ``platform``, ``torch``, ``numpy``, ``ipywidgets``, ``jupyterlab``,
+    Keys: ``gan_course`` (the course's version), ``python``, ``platform``, ``torch``, ``numpy``, ``ipywidgets``, ``jupyterlab``,
     ``device``, ``precision``, ``cpu_native_bf16`` (the image GANs then train in bf16 on the CPU),
     ``fast``, ``colab``, ``data``.
     """
     device = config.get_device("auto")
     precision = config.get_precision(device, "auto")
     return {
+        "gan_course": __version__,
         "python": platform.python_version(),
         "platform": platform.platform(),
         "torch": torch.__version__,
