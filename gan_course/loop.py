@@ -308,7 +308,7 @@ class FitState:
 
 
 def fit_model(model: torch.nn.Module, x: torch.Tensor, steps: int | None = None, seconds: float | None = None,
-              lr: float = 1e-3, batch_size: int = 128, seed: int = 0, progress: bool = True,
+              lr: float = 1e-3, batch_size: int | None = None, seed: int = 0, progress: bool = True,
               state: FitState | None = None, loss_options: Callable[[int], dict] | None = None,
               desc: str | None = None) -> FitState:
     r"""Minimise ``model.loss`` by Adam on minibatches of ``x``, a step at a time on ``fit_loop``.
@@ -322,7 +322,8 @@ def fit_model(model: torch.nn.Module, x: torch.Tensor, steps: int | None = None,
         x: the training data, first dimension the sample index, already checked.
         steps, seconds: stop after this many updates or this much wall time (give one or both).
         lr: Adam's learning rate, betas (0.9, 0.999).
-        batch_size: samples per update (at most ``len(x)``).
+        batch_size: samples per update, at most ``len(x)`` (a larger one is refused, not shrunk);
+            None: 128, or ``len(x)`` when the data is smaller.
         seed: seeds the minibatch order and the model's noise.
         progress: show a progress bar.
         state: a previous call's result, to continue (same optimizer, order and noise).
@@ -332,10 +333,14 @@ def fit_model(model: torch.nn.Module, x: torch.Tensor, steps: int | None = None,
     Returns:
         The ``FitState``; ``state.history`` holds one row per step.
     """
+    if steps is None and seconds is None:
+        raise ValueError("give steps or seconds (or both), got neither")
     lr = require_positive_number("lr", lr)
     device = next(model.parameters()).device
     if state is None:
-        batch_size = require_int("batch_size", batch_size, 1, len(x))  # at most the number of samples: never shrunk
+        if batch_size is None:  # the default: 128, or the whole data when it is smaller
+            batch_size = min(128, len(x))
+        batch_size = require_int("batch_size", batch_size, 1, len(x))  # a size asked for is never shrunk
         state = FitState(optimizer=make_optimizer("adam", model.parameters(), lr, (0.9, 0.999), device),
                          sampler=DeviceSampler(x, batch_size=batch_size, device=device, seed=seed),
                          generator=torch.Generator(device=device).manual_seed(int(seed) + 1))

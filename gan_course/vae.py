@@ -402,7 +402,7 @@ def _load(path: str | os.PathLike, device: str | torch.device) -> tuple[_ImageMo
 
 
 def fit_vae(model: _ImageModel, x: torch.Tensor, steps: int | None = None, seconds: float | None = None,
-            lr: float = 1e-3, batch_size: int = 128, seed: int = 0, kl_warmup: int = 0,
+            lr: float = 1e-3, batch_size: int | None = None, seed: int = 0, kl_warmup: int = 0,
             progress: bool = True, state: FitState | None = None, device: str | torch.device = "auto") -> FitState:
     r"""Train an ``Autoencoder`` or a ``VAE`` by Adam on minibatches of ``x``.
 
@@ -416,7 +416,7 @@ def fit_vae(model: _ImageModel, x: torch.Tensor, steps: int | None = None, secon
         x: (N, 1, 28, 28) training images (binary for a Bernoulli decoder).
         steps, seconds: stop after this many updates or this much wall time (give one or both).
         lr: Adam's learning rate.
-        batch_size: images per update.
+        batch_size: images per update, at most ``len(x)``; None: 128, or ``len(x)`` when smaller.
         seed: seeds the minibatch order and the reparameterization noise.
         kl_warmup: the VAE's KL weight rises linearly from 0 to 1 over this many steps (0: none).
         progress: show a progress bar.

@@ -161,11 +161,9 @@ def float_data(x: object, name: str = "x") -> torch.Tensor:
 def data_matrix(x: object, name: str = "x") -> torch.Tensor:
     """(N,) or (N, D) real data as a float (N, D) tensor, N > 0."""
     x = float_data(x, name)
-    if x.ndim == 1:
-        x = x[:, None]  # (N, 1)
-    if x.ndim != 2 or x.shape[0] == 0:
+    if x.ndim not in (1, 2) or x.shape[0] == 0:
         raise ValueError(f"{name} must have shape (N,) or (N, D) with N > 0, got {tuple(x.shape)}")
-    return x
+    return x[:, None] if x.ndim == 1 else x  # (N, D)
 
 
 def binary_rows(x: object, name: str = "x") -> torch.Tensor:

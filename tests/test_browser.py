@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 import lab_screenshot  # noqa: E402
 
-pytestmark = pytest.mark.skipif(lab_screenshot.find_chromium() is None, reason="Chromium is not installed")
+pytestmark = [pytest.mark.slow,  # each opens JupyterLab in Chromium: 20-45 s
+              pytest.mark.skipif(lab_screenshot.find_chromium() is None, reason="Chromium is not installed")]
 
 
 def test_tour_widgets_render_in_jupyterlab(tmp_path):

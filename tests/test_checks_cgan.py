@@ -1,10 +1,8 @@
-"""Notebook 08's self-checks accept the reference answers and reject planted mistakes; the
-confusion matrix they lean on agrees with scikit-learn."""
+"""Notebook 08's self-checks accept the reference answers and reject planted mistakes (the confusion
+matrix they lean on is tested against scikit-learn in test_metrics.py)."""
 
-import pytest
 import torch
 import torch.nn.functional as F
-from sklearn.metrics import confusion_matrix as sk_confusion_matrix
 
 from gan_course import checks, losses, metrics
 
@@ -102,32 +100,3 @@ def test_per_digit_accuracy_rejects_mistakes():
     overall = checks.per_digit_accuracy(lambda yr, yp: (yr == yp).float().mean())
     assert not overall and "shape (10,)" in overall.message
     assert not checks.per_digit_accuracy(None)
-
-
-# ---- metrics.confusion_matrix -------------------------------------------------------------------
-
-
-def test_confusion_matrix_matches_sklearn():
-    gen = torch.Generator().manual_seed(3)
-    y_requested = torch.randint(10, (500,), generator=gen)
-    y_predicted = torch.where(torch.rand(500, generator=gen) < 0.7, y_requested, torch.randint(10, (500,), generator=gen))
-    got = metrics.confusion_matrix(y_requested, y_predicted, 10)
-    expected = sk_confusion_matrix(y_requested.numpy(), y_predicted.numpy(), labels=list(range(10)))
-    assert got.dtype == torch.int64 and got.shape == (10, 10)
-    assert (got.numpy() == expected).all()
-    assert got.sum() == 500 and got.diag().sum() == (y_requested == y_predicted).sum()
-
-
-def test_confusion_matrix_rows_are_requested():
-    got = metrics.confusion_matrix(torch.tensor([2, 2, 2]), torch.tensor([0, 2, 2]), 3)
-    assert got[2].tolist() == [1, 0, 2] and got[:, 2].tolist() == [0, 0, 2]
-
-
-@pytest.mark.parametrize("y_req, y_pred, match", [
-    (torch.tensor([0, 1]), torch.tensor([0, 1, 1]), "same shape"),
-    (torch.tensor([0, 10]), torch.tensor([0, 1]), r"labels must lie in \[0, 9\]"),
-    (torch.tensor([0.0, 1.0]), torch.tensor([0, 1]), "integers"),
-])
-def test_confusion_matrix_bad_input(y_req, y_pred, match):
-    with pytest.raises(ValueError, match=match):
-        metrics.confusion_matrix(y_req, y_pred, 10)

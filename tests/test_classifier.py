@@ -9,7 +9,7 @@ import warnings
 import pytest
 import torch
 
-from gan_course import classifier, cli, data, metrics
+from gan_course import classifier, data, metrics
 from gan_course.classifier import REBUILD, ClassifierWeightsError
 
 
@@ -206,11 +206,6 @@ def test_train_classifier_smoke_writes_loadable_weights(tmp_path):
     assert classifier.load_classifier(out) is not classifier.load_classifier()
     with pytest.raises(ValueError, match="epochs must be a positive int, got 0"):
         classifier.train_classifier(epochs=0, out=out)
-
-
-def test_train_classifier_command_reports_bad_settings(capsys, tmp_path):
-    assert cli.main(["train", "classifier", "--seed", "-1", "--out", str(tmp_path / "x.pt")]) == 2
-    assert "seed must be a non-negative int" in capsys.readouterr().err
 
 
 def test_quick_quality_agrees_with_the_full_report():

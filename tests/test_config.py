@@ -55,7 +55,7 @@ def test_missing_cuda_is_an_error_not_a_fallback():
         config.get_device("cuda")
 
 
-def test_precision_choice():
+def test_cpu_precision_is_fp32_and_other_choices_are_refused_with_their_reason():
     p = config.get_precision("cpu")
     assert (p.name, p.dtype, p.use_scaler, p.autocast) == ("fp32", torch.float32, False, False)
     with pytest.raises(ValueError, match="precision 'fp16' needs a CUDA device"):

@@ -1,4 +1,5 @@
-"""MNIST (bundled and full), toy distributions and the device sampler."""
+"""gan_course.data: bundled MNIST and the toy distributions (the download of the full set is tested in
+test_data_download.py, the minibatch samplers in test_samplers.py)."""
 
 import hashlib
 
@@ -7,6 +8,8 @@ import pytest
 import torch
 
 from gan_course import data
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def image_hashes(x):
@@ -51,7 +54,7 @@ def test_binarize_gives_zeros_and_ones_matching_threshold():
     assert torch.equal(xb, (x > 0.5).float())
 
 
-def test_device_argument():
+def test_mnist_puts_images_and_labels_on_the_device_asked_for():
     x, y = data.mnist("test", source="bundled", device="cpu")
     assert x.device.type == "cpu" and y.device.type == "cpu"
 
@@ -154,36 +157,3 @@ def test_toy_bad_input(kwargs, message):
     if kwargs["name"] == "ring9":
         with pytest.raises(ValueError, match="name must be one of"):
             data.toy_modes("ring9")
-
-
-# ------------------------------------------------------------------ sampler
-def test_sampler_visits_every_sample_once_per_epoch():
-    x = torch.arange(20.0)[:, None]
-    y = torch.arange(20)
-    sampler = data.DeviceSampler(x, y, batch_size=5, seed=0)
-    assert len(sampler) == 4
-    seen = torch.cat([next(sampler)[1] for _ in range(4)])
-    assert sorted(seen.tolist()) == list(range(20))
-    xb, yb = next(sampler)
-    assert torch.equal(xb[:, 0].long(), yb)  # x and y stay aligned
-
-
-def test_sampler_resumes_exactly():
-    x = torch.randn(50, 3)
-    a = data.DeviceSampler(x, batch_size=8, seed=1)
-    for _ in range(3):
-        next(a)
-    state = a.state_dict()
-    expected = [next(a) for _ in range(10)]
-    b = data.DeviceSampler(x, batch_size=8, seed=99)
-    b.load_state_dict(state)
-    assert all(torch.equal(e, next(b)) for e in expected)
-
-
-def test_sampler_bad_input():
-    with pytest.raises(ValueError, match=r"batch_size must be an int in \[1, 10\].*got 11"):
-        data.DeviceSampler(torch.zeros(10, 2), batch_size=11)
-    with pytest.raises(ValueError, match="one label per sample"):
-        data.DeviceSampler(torch.zeros(10, 2), torch.zeros(9), batch_size=2)
-    with pytest.raises(ValueError, match="x must be a non-empty tensor"):
-        data.DeviceSampler(torch.zeros(0, 2), batch_size=1)

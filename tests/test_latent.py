@@ -8,6 +8,8 @@ import torch
 
 from gan_course import latent, nets
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 
 def gaussian_pair(dim=64, seed=0):
     gen = torch.Generator().manual_seed(seed)

@@ -1,11 +1,18 @@
-"""GAN losses against closed forms, autograd on hand-made cases, and the Dirac-GAN field."""
+"""GAN losses against closed forms, autograd on hand-made cases, the Dirac-GAN field, the generator's
+gradient norm, and one-sided label smoothing (against torch's BCE and the closed form of its optimum)."""
 
 import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 
-from gan_course import losses
+from gan_course import data, losses, nets
+from gan_course.nets import DCGANDiscriminator, DCGANGenerator
+from gan_course.train import GANTrainer
+from helpers import params, same
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _sig(t):
@@ -156,3 +163,121 @@ def test_dirac_bad_arguments():
         losses.dirac_gan_trajectory(1.0, 0.0, mode="jacobi")
     with pytest.raises(ValueError, match="gp_weight"):
         losses.dirac_gan_field(torch.tensor(0.0), torch.tensor(0.0), gp_weight=-1)
+    with pytest.raises(ValueError, match="^mode must be one of 'simultaneous', 'alternating'; got 'jacobi'$"):
+        losses.dirac_gan_trajectory(1.0, 0.0, mode="jacobi")
+    with pytest.raises(ValueError, match="^gp_weight must be a finite number >= 0, got -1$"):
+        losses.dirac_gan_field(torch.tensor(0.0), torch.tensor(0.0), gp_weight=-1)
+    with pytest.raises(ValueError, match="^loss must be one of 'minimax', 'nonsaturating'; got 'hinge'$"):
+        losses.dirac_gan_field(torch.tensor(0.0), torch.tensor(0.0), loss="hinge")
+    with pytest.raises(ValueError, match="^lr must be a positive number, got 0$"):
+        losses.dirac_gan_trajectory(1.0, 0.0, lr=0)
+
+
+# ---- the generator's gradient norm ------------------------------------------------------------
+
+
+def frozen_gaussian_generator(mean: float, std: float) -> nets.MLPGenerator:
+    """A depth-0 generator x = std * z + mean, so p_g = N(mean, std^2) exactly."""
+    g = nets.MLPGenerator(latent_dim=1, out_dim=1, depth=0)
+    with torch.no_grad():
+        g.net[0].weight.fill_(std)
+        g.net[0].bias.fill_(mean)
+    return g
+
+
+def test_generator_gradient_norm_saturating_vanishes_when_d_is_strong():
+    g = frozen_gaussian_generator(6.0, 0.5)  # far from the data
+    d = nets.MLPDiscriminator(in_dim=1, width=32)
+    t = GANTrainer(g, d, data.toy("mix1d", 2000, seed=0), "minimax", device="cpu", lr_d=3e-3,
+                         batch_size=256)
+    before = params(g)
+    for _ in range(150):
+        t.step_d()
+    sat = losses.generator_gradient_norm(g, d, losses.saturating_g_loss)
+    ns = losses.generator_gradient_norm(g, d, losses.nonsaturating_g_loss)
+    assert ns > 50 * sat
+    assert same(params(g), before) and all(p.grad is None for p in g.parameters())
+
+
+# ---- one-sided label smoothing (notebook 08) ---------------------------------------------------
+
+SMOOTH_REAL = torch.tensor([3.0, -1.0, 0.5, 40.0])
+SMOOTH_FAKE = torch.tensor([-2.0, 0.0, 1.5])
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.1, 0.25, 0.9])
+def test_smoothed_d_loss_matches_torch_bce_with_smoothed_real_targets(smoothing):
+    expected = F.binary_cross_entropy_with_logits(SMOOTH_REAL, torch.full_like(SMOOTH_REAL, 1 - smoothing)) \
+        + F.binary_cross_entropy_with_logits(SMOOTH_FAKE, torch.zeros_like(SMOOTH_FAKE))
+    got = losses.smoothed_d_loss(SMOOTH_REAL, SMOOTH_FAKE, smoothing=smoothing)
+    assert got.item() == pytest.approx(expected.item(), rel=1e-6)
+
+
+def test_zero_smoothing_is_the_minimax_loss():
+    assert torch.equal(losses.smoothed_d_loss(SMOOTH_REAL, SMOOTH_FAKE, 0.0), losses.minimax_d_loss(SMOOTH_REAL, SMOOTH_FAKE))
+
+
+def test_fake_side_is_not_smoothed():
+    # The fake term alone, with the real logits fixed: it must not depend on smoothing.
+    a = losses.smoothed_d_loss(SMOOTH_REAL, SMOOTH_FAKE, 0.2) - losses.smoothed_d_loss(SMOOTH_REAL, torch.zeros(3), 0.2)
+    b = losses.smoothed_d_loss(SMOOTH_REAL, SMOOTH_FAKE, 0.0) - losses.smoothed_d_loss(SMOOTH_REAL, torch.zeros(3), 0.0)
+    assert a.item() == pytest.approx(b.item(), rel=1e-6)
+
+
+@pytest.mark.parametrize("smoothing", [0.1, 0.3])
+def test_smoothed_d_loss_optimal_logit_is_log_odds_of_one_minus_s(smoothing):
+    # Minimising over one real logit l: (1-s) softplus(-l) + s softplus(l) is smallest at sigmoid(l) = 1 - s.
+    logit = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.LBFGS([logit], lr=1, max_iter=100)
+
+    def closure():
+        opt.zero_grad()
+        loss = losses.smoothed_d_loss(logit, torch.tensor([-30.0]), smoothing)
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    assert torch.sigmoid(logit).item() == pytest.approx(1 - smoothing, abs=1e-4)
+    assert logit.item() == pytest.approx(math.log((1 - smoothing) / smoothing), abs=1e-3)
+
+
+def test_smoothed_d_loss_stays_finite_for_large_logits():
+    big = torch.tensor([200.0, -200.0])
+    value = losses.smoothed_d_loss(big, -big, 0.1)
+    assert torch.isfinite(value)
+    assert value.item() == pytest.approx(0.1 * 200 / 2 + 0.9 * 200 / 2 + 200 / 2, rel=1e-6)
+
+
+def test_smoothed_d_loss_gradient_on_a_real_logit_is_sigmoid_minus_target():
+    real = torch.tensor([2.0], requires_grad=True)
+    losses.smoothed_d_loss(real, torch.tensor([0.0]), 0.1).backward()
+    assert real.grad.item() == pytest.approx(torch.sigmoid(torch.tensor(2.0)).item() - 0.9, abs=1e-6)
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.0, 1.5, float("nan"), True, "0.1", None])
+def test_smoothing_outside_range_is_a_value_error(bad):
+    with pytest.raises(ValueError, match=r"smoothing must be a number in \[0, 1\)"):
+        losses.smoothed_d_loss(SMOOTH_REAL, SMOOTH_FAKE, bad)
+    with pytest.raises(ValueError, match="smoothing"):
+        losses.label_smoothing_loss(bad)
+
+
+def test_label_smoothing_loss_pairs_with_nonsaturating_generator():
+    loss = losses.label_smoothing_loss(0.2)
+    assert isinstance(loss, losses.GANLoss)
+    assert loss.name == "nonsaturating+smoothing"
+    assert loss.g_loss is losses.nonsaturating_g_loss
+    assert not loss.gradient_penalty
+    assert loss.d_loss(SMOOTH_REAL, SMOOTH_FAKE).item() == pytest.approx(losses.smoothed_d_loss(SMOOTH_REAL, SMOOTH_FAKE, 0.2).item())
+    assert losses.get_loss(loss) is loss
+
+
+def test_trainer_takes_label_smoothing_as_its_loss():
+    torch.manual_seed(0)
+    x = torch.rand(32, 1, 28, 28) * 2 - 1
+    y = torch.arange(32) % 10
+    trainer = GANTrainer(DCGANGenerator(8, 4, num_classes=10), DCGANDiscriminator(4, num_classes=10),
+                         (x, y), losses.label_smoothing_loss(0.1), batch_size=8, device="cpu")
+    trainer.fit(steps=2, progress=False)
+    assert trainer.loss.name == "nonsaturating+smoothing"
+    assert len(trainer.history["d_loss"]) == 2 and all(math.isfinite(v) for v in trainer.history["d_loss"])

@@ -1,13 +1,102 @@
-"""Image GAN recipes: the trainer they build, weight clipping, one-pass D, shipped weights, the run."""
-
-import json
+"""gan_course.recipes: the toy and image recipes (varied by replace, to and from dicts), the trainers they
+build, the toy mode runs, sampling, and the shipped weights (export, load, refusals)."""
 
 import numpy as np
 import pytest
 import torch
 
-from gan_course import checkpoints, config, nets, recipes, runs
-from gan_course.train import GANTrainer
+from gan_course import checkpoints, config, data, divergences, nets, recipes
+from helpers import params, same
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+# ---- toy recipes ---------------------------------------------------------------------------------
+
+TINY_TOY = dict(width=8, depth=1, batch_size=16, num_data=200)
+
+
+def test_recipes_cover_every_toy_and_build():
+    from gan_course.data import TOY_NAMES
+    assert set(recipes.TOY_RECIPES) == set(TOY_NAMES)
+    t = recipes.toy_trainer("grid25", device="cpu")
+    assert isinstance(t.generator, nets.MLPGenerator) and t.generator.latent_dim == 2
+
+
+def test_toy_mode_run_measures_modes_and_refuses_non_mixtures():
+    r = recipes.toy_mode_run("grid25", recipes.TOY_RECIPES["grid25"].replace(**TINY_TOY), seed=1, steps=3,
+                           num_samples=500)
+    assert r["num_modes"] == 25 and 0 <= r["modes_covered"] <= 25 and 0 <= r["high_quality"] <= 1
+    assert r["seconds"] > 0 and "counts" not in r
+    # the same run by hand: the trainer of the recipe, 3 steps, 500 samples of seed 1
+    recipe = recipes.TOY_RECIPES["grid25"].replace(**TINY_TOY)
+    trainer = recipes.toy_trainer("grid25", seed=1, device="cpu", recipe=recipe)
+    trainer.fit(steps=3, progress=False)
+    expected = divergences.mode_coverage(trainer.sample(500, seed=1), *data.toy_modes("grid25")).as_dict()
+    expected.pop("counts")
+    assert {k: v for k, v in r.items() if k != "seconds"} == expected
+    with pytest.raises(ValueError, match="name must be a 2-D mixture"):
+        recipes.toy_mode_run("moons")
+
+
+def test_recommended_recipes_use_the_fixes_that_were_measured():
+    ring, grid = recipes.TOY_RECIPES["ring8"], recipes.TOY_RECIPES["grid25"]
+    assert ring.net.pack == 2 and ring.trainer.lr_decay > 0 and grid.trainer.lr_decay > 0 and grid.trainer.r1_weight > 0
+    t = recipes.toy_trainer("ring8", device="cpu", recipe=ring.replace(**TINY_TOY))
+    assert t.discriminator.pack == 2
+    t = recipes.toy_trainer("grid25", device="cpu", recipe=grid.replace(**TINY_TOY))
+    assert t.config.r1_weight == grid.trainer.r1_weight
+
+
+def test_replace_changes_fields_wherever_they_live_and_validates_them():
+    ring = recipes.TOY_RECIPES["ring8"]
+    changed = ring.replace(lr_d=1e-3, pack=4, steps=500, noise="uniform")
+    assert (changed.trainer.lr_d, changed.net.pack, changed.steps, changed.net.noise) == (1e-3, 4, 500, "uniform")
+    assert changed.trainer.lr_g == ring.trainer.lr_g and changed.net.width == ring.net.width
+    assert ring.net.pack == 2 and ring.steps == 8000  # the recommended recipe is left as it was
+    with pytest.raises(ValueError, match="'colour' is not a setting of ToyRecipe; settings: .*batch_size.*width"):
+        ring.replace(colour="red")
+    with pytest.raises(ValueError, match="steps must be a positive int, got 0"):
+        ring.replace(steps=0)
+    with pytest.raises(ValueError, match=r"batch_size \(256\) must be a multiple of pack \(3\)"):
+        ring.replace(pack=3)
+    with pytest.raises(ValueError, match="num_data must be a positive int, got -1"):
+        recipes.ToyRecipe(num_data=-1)
+
+
+@pytest.mark.parametrize("recipe", [recipes.TOY_RECIPES["grid25"], recipes.IMAGE_RECIPES["wgan-gp"],
+                                    recipes.IMAGE_RECIPES["cgan"]])
+def test_to_dict_and_from_dict_round_trip(recipe):
+    d = recipe.to_dict()
+    assert isinstance(d["net"], dict) and isinstance(d["trainer"], dict)
+    again = type(recipe).from_dict(d)
+    assert again == recipe and isinstance(again.trainer.betas, tuple)
+
+
+def test_from_dict_refuses_what_is_not_a_recipe():
+    with pytest.raises(ValueError, match="not a ImageRecipe description"):
+        recipes.ImageRecipe.from_dict({"net": {"width": 3}, "trainer": {}})
+    with pytest.raises(ValueError, match="lr_d must be a positive number"):
+        recipes.ImageRecipe.from_dict({"net": {}, "trainer": {"lr_d": -1}})
+
+
+def test_toy_trainer_builds_the_recipes_networks_on_its_data():
+    t = recipes.toy_trainer("mix1d", loss="hinge", seed=2, device="cpu")
+    recipe = recipes.TOY_RECIPES["mix1d"]
+    assert t.config.loss == "hinge" and t.config.seed == 2 and t.config.lr_d == recipe.trainer.lr_d
+    assert torch.equal(t.sampler.x, data.toy("mix1d", recipe.num_data, seed=2))
+    torch.manual_seed(2)
+    g, _ = recipe.net.build(1)  # the same weights: the seed fixes them
+    assert same(params(t.generator), params(g))
+    x = torch.randn(50, 2)
+    own = recipes.toy_trainer("ring8", device="cpu", x=x, recipe=recipes.TOY_RECIPES["ring8"].replace(**TINY_TOY))
+    assert torch.equal(own.sampler.x, x)
+    with pytest.raises(ValueError, match="data must be one of .*got 'swissroll'"):
+        recipes.toy_trainer("swissroll")
+
+
+# ---- image recipes -------------------------------------------------------------------------------
+
 
 TINY = {kind: r.replace(width_g=4, width_d=4, latent_dim=8) for kind, r in recipes.IMAGE_RECIPES.items()}
 
@@ -30,24 +119,6 @@ def test_data_is_scaled_to_the_tanh_range():
     assert x.min() == -1 and x.max() == 1 and x.shape[1:] == (1, 28, 28)
 
 
-def test_weight_clipping_keeps_every_critic_weight_in_range():
-    trainer = tiny_trainer("dcgan", loss="wasserstein", clip_value=0.01, lr_d=0.1)
-    trainer.step_d()
-    weights = torch.cat([p.detach().flatten() for p in trainer.discriminator.parameters()])
-    assert weights.abs().max() <= 0.01 and (weights.abs() == 0.01).any()
-    with pytest.raises(ValueError, match="clip_value must be a finite number >= 0, got -1"):
-        tiny_trainer(clip_value=-1)
-
-
-def test_one_pass_over_real_and_fake_equals_two_passes():
-    trainer = tiny_trainer()
-    assert not trainer._d_has_batch_norm
-    x, x_fake = torch.randn(8, 1, 28, 28), torch.randn(8, 1, 28, 28)
-    real, fake = trainer._d_logits(x, x_fake, None)
-    torch.testing.assert_close(real, trainer.discriminator(x))
-    torch.testing.assert_close(fake, trainer.discriminator(x_fake))
-
-
 @pytest.mark.parametrize("native", [True, False])
 def test_image_trainers_use_bf16_on_a_cpu_that_has_it(monkeypatch, native):
     monkeypatch.setattr(config, "cpu_has_native_bf16", lambda: native)
@@ -60,23 +131,15 @@ def test_image_trainers_use_bf16_on_a_cpu_that_has_it(monkeypatch, native):
     assert tiny_trainer(precision="fp32").precision.name == "fp32"  # an explicit choice wins
 
 
-def test_batch_norm_discriminator_sees_real_and_fake_separately():
-    torch.manual_seed(0)
-    g = nets.DCGANGenerator(latent_dim=8, width=4)
-    d = nets.DCGANDiscriminator(width=4, batch_norm=True)
-    trainer = GANTrainer(g, d, torch.rand(32, 1, 28, 28) * 2 - 1, batch_size=8, device="cpu")
-    assert trainer._d_has_batch_norm
-    x, x_fake = torch.randn(8, 1, 28, 28), torch.randn(8, 1, 28, 28) + 3
-    real, fake = trainer._d_logits(x, x_fake, None)
-    torch.testing.assert_close(real, d(x))  # normalised with the real batch's own statistics
-    torch.testing.assert_close(fake, d(x_fake))
-
-
 def test_conditional_samples_come_in_class_order():
     x_fake, y = recipes.sample_images(tiny_trainer("cgan"), n=20)
     assert x_fake.shape == (20, 1, 28, 28) and y.tolist() == [k for k in range(10) for _ in range(2)]
     with pytest.raises(ValueError, match="multiple of 10"):
         recipes.sample_images(tiny_trainer("cgan"), n=15)
+
+
+def test_to_gan_range_maps_unit_images_to_the_tanh_range():
+    torch.testing.assert_close(recipes.to_gan_range(torch.tensor([0.0, 0.25, 1.0])), torch.tensor([-1.0, -0.5, 1.0]))
 
 
 def test_to_uint8_maps_tanh_range_to_bytes():
@@ -118,50 +181,20 @@ def test_weights_from_another_architecture_are_refused(tmp_path):
         recipes.load_pretrained("dcgan", device="cpu", path=tmp_path / "w.pt")
 
 
-def test_train_image_writes_outputs_and_refuses_bad_minutes(tmp_path):
-    for minutes in (0, -1.0, float("nan"), True):
-        with pytest.raises(ValueError, match="minutes must be a positive number"):
-            runs.train_image("dcgan", tmp_path / "x", minutes=minutes, device="cpu")
-    assert not (tmp_path / "x").exists()
-    with pytest.raises(ValueError, match="kind must be one of 'dcgan', 'cgan', 'wgan-gp'; got 'vae'"):
-        runs.train_image("vae", tmp_path / "x", steps=1)
-
-
-def test_unknown_kind_and_resume_from_the_run_checkpoint(tmp_path, monkeypatch):
-    monkeypatch.setitem(recipes.IMAGE_RECIPES, "dcgan", TINY["dcgan"])
-    summary, trainer, x_fake, y = runs.train_image("dcgan", tmp_path, steps=2, device="cpu", progress=False)
-    assert summary["steps"] == 2 and y is None
-    samples = np.load(tmp_path / "samples.npy")
-    assert samples.shape == (1000, 28, 28) and samples.dtype == np.uint8
-    assert len(json.loads((tmp_path / "history.json").read_text())["g_loss"]) == 2
-    resumed = recipes.image_trainer("dcgan", device="cpu").load(tmp_path / "checkpoint.pt")
-    trainer.step()
-    resumed.step()
-    assert resumed.history["g_loss"][-1] == trainer.history["g_loss"][-1]
-
-
-def test_weight_average_follows_the_generator_and_is_what_samples_come_from(tmp_path):
+def test_exported_weights_carry_the_weight_average_and_load_pretrained_samples_from_it(tmp_path):
     trainer = tiny_trainer(ema=0.5)
-    before = [p.clone() for p in trainer.generator_ema.parameters()]
     trainer.step()
-    for avg, old, new in zip(trainer.generator_ema.parameters(), before, trainer.generator.parameters()):
-        torch.testing.assert_close(avg, 0.1 * old + 0.9 * new.detach())  # warm-up: min(0.5, 1/10)
-    for _ in range(12):
-        trainer.step_g()  # after t = 13 updates the decay is min(0.5, 14/23) = 0.5
-    before = [p.clone() for p in trainer.generator_ema.parameters()]
-    trainer.step_g()
-    for avg, old, new in zip(trainer.generator_ema.parameters(), before, trainer.generator.parameters()):
-        torch.testing.assert_close(avg, 0.5 * old + 0.5 * new.detach())
-    assert trainer.sampling_generator is trainer.generator_ema and not trainer.generator_ema.training
+    for _ in range(13):
+        trainer.step_g()
     recipe = TINY["dcgan"].replace(ema=0.5)
     recipes.export_weights(trainer, "dcgan", tmp_path / "w.pt", seed=0, command="", recipe=recipe)
     loaded = recipes.load_pretrained("dcgan", device="cpu", path=tmp_path / "w.pt", batch_size=8)
     torch.testing.assert_close(loaded.sample(4, seed=3), trainer.sample(4, seed=3), atol=2e-2, rtol=0)
-    trainer.save(tmp_path / "c.pt")
-    resumed = tiny_trainer(ema=0.5).load(tmp_path / "c.pt")
-    torch.testing.assert_close(resumed.sample(4, seed=3), trainer.sample(4, seed=3))
-    with pytest.raises(ValueError, match=r"ema must be a number in \[0, 1\), got 1"):
-        tiny_trainer(ema=1)
+    assert loaded.sampling_generator is loaded.generator_ema and loaded.config.ema == 0.5
+    for name in ("generator", "generator_ema", "discriminator"):  # each network, stored in fp16
+        for p, q in zip(getattr(loaded, name).state_dict().values(), getattr(trainer, name).state_dict().values()):
+            torch.testing.assert_close(p.float(), q.float(), atol=2e-3, rtol=1e-2)
+    assert not same(params(loaded.generator_ema), params(loaded.generator))  # the average is its own network
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")

@@ -1,11 +1,11 @@
-"""gan_course.sweep: the grid, the runs, the table (the 1-D earth mover's distance is in test_wasserstein_1d)."""
+"""gan_course.sweep: the grid, the runs, the table, and the quick quality of a trainer's samples."""
 
 import math
 
 import pytest
 import torch
 
-from gan_course import recipes, sweep
+from gan_course import data, metrics, recipes, sweep
 
 TINY = recipes.IMAGE_RECIPES["wgan-gp"].replace(width_g=4, width_d=4, latent_dim=8, batch_size=8, d_steps=1)
 
@@ -74,7 +74,7 @@ def test_sweep_bad_input():
         sweep.sweep("cgan", {"lr": [1e-4]}, steps=1, num_samples=16)
 
 
-def test_format_table():
+def test_format_table_lines_up_the_columns_drops_samples_and_fills_missing_keys():
     rows = [{"lr": 1e-4, "d_loss": -1.23456, "diverged": False, "samples": torch.zeros(1)},
             {"lr": 1e-3, "d_loss": math.nan, "diverged": True, "samples": torch.zeros(1), "score": 9.1}]
     table = sweep.format_table(rows)
@@ -95,6 +95,14 @@ def test_quick_quality_with_a_given_classifier(one_thread):
     out = sweep.quick_quality(trainer, n=50, classifier_model=model)
     assert set(out) == {"score", "fid"}
     assert 1.0 <= out["score"] <= 10.0 and out["fid"] > 0
+    # the same numbers by hand: 50 samples of seed 0, mapped to [0, 1], through the given classifier
+    x = (recipes.sample_images(trainer, 50, seed=0)[0] + 1) / 2
+    x_test, _ = data.mnist("test", source="bundled")
+    with torch.no_grad():
+        feats, test_feats = model.features(x), model.features(x_test)
+        probs = model.head(feats).softmax(dim=1)
+    assert out["score"] == pytest.approx(metrics.classifier_score(probs), rel=1e-5)
+    assert out["fid"] == pytest.approx(metrics.fid_from_features(feats, test_feats), rel=1e-4)
     assert sweep.quick_quality(trainer, n=50, classifier_model=model) == out  # fixed seed: repeatable
     with pytest.raises(ValueError, match="n must be a positive int, got 0"):
         sweep.quick_quality(trainer, n=0, classifier_model=model)

@@ -1,4 +1,6 @@
-"""GANTrainer: steps of each player, exact resume, NaN guard, interrupts, bad input."""
+"""gan_course.train: GANTrainer (each player's steps, exact resume, NaN guard, interrupts, the learning-
+rate decay, weight clipping, the one-pass discriminator, the weight average, bad input) and
+fit_discriminator."""
 
 import copy
 import math
@@ -6,7 +8,7 @@ import math
 import pytest
 import torch
 
-from gan_course import data, losses, nets, runs, train
+from gan_course import data, loop, losses, nets, recipes, train
 from helpers import params, same
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -46,9 +48,13 @@ def test_step_d_changes_only_the_discriminator_and_step_g_only_the_generator():
 @pytest.mark.parametrize("loss", losses.LOSS_NAMES)
 def test_every_loss_trains_a_few_steps(loss):
     t = make_trainer(loss=loss)
+    g0, d0 = params(t.generator), params(t.discriminator)
     t.fit(steps=5, progress=False)
     assert t.global_step == 5
     assert all(torch.isfinite(p).all() for p in t.generator.parameters())
+    assert not same(params(t.generator), g0) and not same(params(t.discriminator), d0)  # both players moved
+    assert all(math.isfinite(v) for k in ("d_loss", "g_loss") for v in t.history[k])
+    assert t.config.loss == loss and t.loss is losses.get_loss(loss)
 
 
 def test_resume_continues_exactly(tmp_path):
@@ -127,10 +133,19 @@ def test_keyboard_interrupt_from_callback_leaves_trainer_consistent():
     assert not t.interrupted and t.global_step == 7
 
 
-def test_fit_with_time_budget_and_progress_bar():
-    t = make_trainer()
-    t.fit(seconds=0.2, progress=True)
+def test_fit_with_time_budget_and_progress_bar(monkeypatch, capsys):
+    clock = {"now": 0.0}
+    monkeypatch.setattr(loop.time, "perf_counter", lambda: clock["now"])  # the loop's clock
+
+    def one_second(trainer):
+        clock["now"] += 1.0  # each step "takes" one second
+
+    t = make_trainer(callbacks=[one_second])
+    t.fit(seconds=3.5, progress=True)
     assert t.global_step >= 1
+    assert t.global_step == 4 and not t.interrupted  # steps started at 0, 1, 2 and 3 s; none at 4 s
+    assert all(len(v) == 4 for v in t.history.values())
+    assert "GAN" in capsys.readouterr().err  # the bar, with its label
 
 
 def test_generator_output_shape_mismatch_is_caught_before_any_step():
@@ -158,6 +173,9 @@ def test_conditional_training_with_labels():
     t = train.GANTrainer(g, d, (x, y), device="cpu", batch_size=32)
     t.fit(steps=3, progress=False)
     assert t.sample(6).shape == (6, 1)
+    assert t.num_classes == 3 and t.global_step == 3 and len(t.history["d_loss"]) == 3
+    zeros, twos = t.sample(8, y=torch.zeros(8, dtype=torch.long)), t.sample(8, y=torch.full((8,), 2))
+    assert not torch.allclose(zeros, twos)  # the same z, another label: another sample
 
 
 def test_r1_weight_adds_half_gamma_times_r1_on_the_real_batch():
@@ -172,16 +190,10 @@ def test_r1_weight_adds_half_gamma_times_r1_on_the_real_batch():
 
 @pytest.mark.parametrize("kwargs, match", [
     ({"loss": "vanilla"}, "loss must be one of 'minimax'.*got 'vanilla'"),
-    ({"optimizer_d": "adagrad"}, "optimizer_d must be one of 'adam'.*got 'adagrad'"),
-    ({"lr_d": 0.0}, "lr_d must be a positive number, got 0.0"),
-    ({"lr_g": -1e-3}, "lr_g must be a positive number, got -0.001"),
-    ({"batch_size": 0}, "batch_size must be a positive int, got 0"),
-    ({"d_steps": 0}, "d_steps must be a positive int, got 0"),
-    ({"betas": (0.5, 1.5)}, "betas"),
-    ({"r1_weight": -1.0}, "r1_weight must be a finite number >= 0, got -1.0"),
+    ({"lr_d": 0.0}, "lr_d must be a positive number, got 0.0"),  # overrides go through TrainerConfig
     ({"colour": "red"}, "unknown trainer options \\['colour'\\]"),
 ])
-def test_bad_arguments(kwargs, match):
+def test_trainer_refuses_unknown_options_and_checks_its_overrides(kwargs, match):
     with pytest.raises(ValueError, match=match):
         make_trainer(**kwargs)
 
@@ -199,13 +211,6 @@ def test_sample_does_not_touch_training_streams():
     a.sample(100)
     a.step(), b.step()
     assert same(params(a.generator), params(b.generator))
-
-
-def test_history_json_is_strict():
-    t = make_trainer()
-    t.step_d()
-    text = runs.history_to_json(t.history)
-    assert "NaN" not in text and "null" in text
 
 
 def frozen_gaussian_generator(mean: float, std: float) -> nets.MLPGenerator:
@@ -238,20 +243,6 @@ def test_discriminator_trained_against_frozen_generator_matches_dstar(name):
     assert metrics.dstar_max_error(d_grid, p_data, p_g) < 0.05
 
 
-def test_generator_gradient_norm_saturating_vanishes_when_d_is_strong():
-    g = frozen_gaussian_generator(6.0, 0.5)  # far from the data
-    d = nets.MLPDiscriminator(in_dim=1, width=32)
-    t = train.GANTrainer(g, d, data.toy("mix1d", 2000, seed=0), "minimax", device="cpu", lr_d=3e-3,
-                         batch_size=256)
-    before = params(g)
-    for _ in range(150):
-        t.step_d()
-    sat = train.generator_gradient_norm(g, d, losses.saturating_g_loss)
-    ns = train.generator_gradient_norm(g, d, losses.nonsaturating_g_loss)
-    assert ns > 50 * sat
-    assert same(params(g), before) and all(p.grad is None for p in g.parameters())
-
-
 @pytest.mark.parametrize("name, dtype, scaler", [("fp16", torch.float16, True), ("bf16", torch.bfloat16, False)])
 def test_mixed_precision_path_runs_and_checkpoints(tmp_path, name, dtype, scaler):
     """The GPU path (autocast, GradScaler for fp16), exercised on the CPU, which supports both."""
@@ -262,10 +253,11 @@ def test_mixed_precision_path_runs_and_checkpoints(tmp_path, name, dtype, scaler
     t.fit(steps=4, progress=False)
     assert all(math.isfinite(t.history[k][-1]) for k in ("d_loss", "g_loss"))
     t.save(tmp_path / "amp.pt")
-    make_trainer(loss="wgan_gp").load(tmp_path / "amp.pt")
+    loaded = make_trainer(loss="wgan_gp").load(tmp_path / "amp.pt")
+    assert loaded.global_step == 4 and same(params(loaded.generator), params(t.generator))
 
 
-def test_config_object_and_update():
+def test_trainer_takes_a_config_and_update_changes_only_the_live_settings():
     cfg = train.TrainerConfig(loss="hinge", d_steps=2, batch_size=16)
     t = train.GANTrainer(nets.MLPGenerator(2, 1), nets.MLPDiscriminator(1), data.toy("mix1d", 64, seed=0),
                          config=cfg, device="cpu")
@@ -276,3 +268,88 @@ def test_config_object_and_update():
         t.update(lr_d=-1.0)
     with pytest.raises(ValueError, match="update\\(\\) can change"):
         t.update(batch_size=3)
+
+
+# ---- the learning-rate decay ---------------------------------------------------------------------
+
+TINY_TOY = dict(width=8, depth=1, batch_size=16, num_data=200)
+
+
+def test_lr_decay_lowers_the_learning_rates_linearly_then_restores_them():
+    t = recipes.toy_trainer("ring8", seed=0, device="cpu", recipe=recipes.TOY_RECIPES["ring8"].replace(**TINY_TOY, lr_decay=0.5))
+    base = t.opt_d.param_groups[0]["lr"]
+    seen, step = [], t.step
+
+    def spy():
+        seen.append((t.opt_d.param_groups[0]["lr"], t.opt_g.param_groups[0]["lr"]))
+        return step()
+
+    t.step = spy
+    t.fit(steps=10, progress=False)
+    factors = [0.05 + 0.95 * min(1.0, (10 - n) / 5) for n in range(10)]
+    assert [d for d, _ in seen] == pytest.approx([base * f for f in factors])
+    assert [g for _, g in seen] == pytest.approx([t.config.lr_g * f for f in factors])
+    assert t.opt_d.param_groups[0]["lr"] == base and t.global_step == 10
+    with pytest.raises(ValueError, match=r"lr_decay must be a number in \[0, 1\], got 1.5"):
+        recipes.TOY_RECIPES["ring8"].replace(lr_decay=1.5)
+    with pytest.raises(ValueError, match="lr_decay=0.5 needs a step count"):
+        t.fit(seconds=1.0, progress=False)
+
+
+# ---- image GANs: weight clipping, the one-pass discriminator, the weight average -----------------
+
+TINY_IMAGE = {kind: r.replace(width_g=4, width_d=4, latent_dim=8) for kind, r in recipes.IMAGE_RECIPES.items()}
+
+
+def tiny_image_trainer(kind="dcgan", **overrides):
+    return recipes.image_trainer(kind, seed=0, device="cpu", recipe=TINY_IMAGE[kind], batch_size=8, **overrides)
+
+
+def test_weight_clipping_keeps_every_critic_weight_in_range():
+    trainer = tiny_image_trainer("dcgan", loss="wasserstein", clip_value=0.01, lr_d=0.1)
+    trainer.step_d()
+    weights = torch.cat([p.detach().flatten() for p in trainer.discriminator.parameters()])
+    assert weights.abs().max() <= 0.01 and (weights.abs() == 0.01).any()
+    with pytest.raises(ValueError, match="clip_value must be a finite number >= 0, got -1"):
+        tiny_image_trainer(clip_value=-1)
+
+
+def test_one_pass_over_real_and_fake_equals_two_passes():
+    trainer = tiny_image_trainer()
+    assert not trainer._d_has_batch_norm
+    x, x_fake = torch.randn(8, 1, 28, 28), torch.randn(8, 1, 28, 28)
+    real, fake = trainer._d_logits(x, x_fake, None)
+    torch.testing.assert_close(real, trainer.discriminator(x))
+    torch.testing.assert_close(fake, trainer.discriminator(x_fake))
+
+
+def test_batch_norm_discriminator_sees_real_and_fake_separately():
+    torch.manual_seed(0)
+    g = nets.DCGANGenerator(latent_dim=8, width=4)
+    d = nets.DCGANDiscriminator(width=4, batch_norm=True)
+    trainer = train.GANTrainer(g, d, torch.rand(32, 1, 28, 28) * 2 - 1, batch_size=8, device="cpu")
+    assert trainer._d_has_batch_norm
+    x, x_fake = torch.randn(8, 1, 28, 28), torch.randn(8, 1, 28, 28) + 3
+    real, fake = trainer._d_logits(x, x_fake, None)
+    torch.testing.assert_close(real, d(x))  # normalised with the real batch's own statistics
+    torch.testing.assert_close(fake, d(x_fake))
+
+
+def test_weight_average_follows_the_generator_and_is_what_samples_come_from(tmp_path):
+    trainer = tiny_image_trainer(ema=0.5)
+    before = [p.clone() for p in trainer.generator_ema.parameters()]
+    trainer.step()
+    for avg, old, new in zip(trainer.generator_ema.parameters(), before, trainer.generator.parameters()):
+        torch.testing.assert_close(avg, 0.1 * old + 0.9 * new.detach())  # warm-up: min(0.5, 1/10)
+    for _ in range(12):
+        trainer.step_g()  # after t = 13 updates the decay is min(0.5, 14/23) = 0.5
+    before = [p.clone() for p in trainer.generator_ema.parameters()]
+    trainer.step_g()
+    for avg, old, new in zip(trainer.generator_ema.parameters(), before, trainer.generator.parameters()):
+        torch.testing.assert_close(avg, 0.5 * old + 0.5 * new.detach())
+    assert trainer.sampling_generator is trainer.generator_ema and not trainer.generator_ema.training
+    trainer.save(tmp_path / "c.pt")
+    resumed = tiny_image_trainer(ema=0.5).load(tmp_path / "c.pt")
+    torch.testing.assert_close(resumed.sample(4, seed=3), trainer.sample(4, seed=3))
+    with pytest.raises(ValueError, match=r"ema must be a number in \[0, 1\), got 1"):
+        tiny_image_trainer(ema=1)

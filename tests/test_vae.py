@@ -1,17 +1,14 @@
-"""The autoencoder and the VAE: closed forms against torch.distributions, bound ordering, training,
-checkpoints, and the errors a student meets first."""
-
-import math
+"""gan_course.vae: the autoencoder and the VAE (shapes, bound ordering, training, checkpoints, and the
+errors a student meets first); the densities and the KL they use are tested in test_likelihoods.py."""
 
 import pytest
 import torch
-from torch.distributions import Independent, Normal, kl_divergence
 
 from gan_course import checkpoints, data
 from gan_course.train import NonFiniteLossError
-from gan_course.vae import (VAE, Autoencoder, bernoulli_log_likelihood, fit_vae, gaussian_kl,
-                            gaussian_log_likelihood, interpolate, load_fit, load_model, log_mean_exp,
-                            log_normal_diag, reparameterize)
+from gan_course.vae import VAE, Autoencoder, fit_vae, interpolate, load_fit, load_model
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
@@ -24,52 +21,15 @@ def digits():
 @pytest.fixture(scope="module")
 def trained(digits):
     x, _, _ = digits
-    torch.manual_seed(0)
-    vae = VAE(latent_dim=8, hidden=64)
-    state = fit_vae(vae, x, steps=300, lr=3e-3, batch_size=100, progress=False)
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)  # module fixtures run before the one_thread fixture: a shared machine needs it here too
+    try:
+        torch.manual_seed(0)
+        vae = VAE(latent_dim=8, hidden=64)
+        state = fit_vae(vae, x, steps=300, lr=3e-3, batch_size=100, progress=False)
+    finally:
+        torch.set_num_threads(before)
     return vae, state
-
-
-# ---- math ------------------------------------------------------------------------------------
-
-
-def test_gaussian_kl_matches_torch_distributions():
-    gen = torch.Generator().manual_seed(0)
-    mu = 2 * torch.randn(7, 5, generator=gen, dtype=torch.float64)
-    logvar = 3 * torch.randn(7, 5, generator=gen, dtype=torch.float64)
-    q = Independent(Normal(mu, torch.exp(0.5 * logvar)), 1)
-    p = Independent(Normal(torch.zeros_like(mu), torch.ones_like(mu)), 1)
-    torch.testing.assert_close(gaussian_kl(mu, logvar), kl_divergence(q, p), rtol=1e-5, atol=1e-5)
-
-
-def test_log_densities_match_torch_distributions():
-    gen = torch.Generator().manual_seed(1)
-    z, mu, logvar = (torch.randn(4, 3, generator=gen, dtype=torch.float64) for _ in range(3))
-    expected = Independent(Normal(mu, torch.exp(0.5 * logvar)), 1).log_prob(z)
-    torch.testing.assert_close(log_normal_diag(z, mu, logvar), expected)
-    x = torch.bernoulli(torch.full((4, 1, 2, 3), 0.4, dtype=torch.float64), generator=gen)
-    logits = torch.randn(4, 1, 2, 3, generator=gen, dtype=torch.float64)
-    bern = torch.distributions.Bernoulli(logits=logits).log_prob(x).sum((1, 2, 3))
-    torch.testing.assert_close(bernoulli_log_likelihood(x, logits), bern)
-    mean, log_std = torch.rand(4, 1, 2, 3, dtype=torch.float64), torch.tensor(-1.0, dtype=torch.float64)
-    gauss = Normal(mean, log_std.exp()).log_prob(x).sum((1, 2, 3))
-    torch.testing.assert_close(gaussian_log_likelihood(x, mean, log_std), gauss)
-
-
-def test_reparameterize_moments_and_gradient():
-    mu = torch.tensor([[1.0, -2.0]], requires_grad=True)
-    logvar = torch.tensor([[0.0, math.log(4.0)]], requires_grad=True)
-    gen = torch.Generator().manual_seed(0)
-    z = reparameterize(mu.expand(200_000, 2), logvar.expand(200_000, 2), generator=gen)
-    torch.testing.assert_close(z.mean(0), torch.tensor([1.0, -2.0]), atol=0.02, rtol=0)
-    torch.testing.assert_close(z.std(0), torch.tensor([1.0, 2.0]), atol=0.02, rtol=0)
-    z.sum().backward()
-    assert mu.grad is not None and logvar.grad is not None
-
-
-def test_log_mean_exp_is_stable():
-    a = torch.tensor([[-1000.0, -1000.0 + math.log(3.0)]])
-    torch.testing.assert_close(log_mean_exp(a), torch.tensor([-1000.0 + math.log(2.0)]))
 
 
 # ---- models ----------------------------------------------------------------------------------
@@ -77,7 +37,7 @@ def test_log_mean_exp_is_stable():
 
 @pytest.mark.parametrize("architecture", ["mlp", "conv"])
 @pytest.mark.parametrize("likelihood", ["bernoulli", "gaussian"])
-def test_shapes(architecture, likelihood, digits):
+def test_every_architecture_and_likelihood_gives_the_documented_shapes(architecture, likelihood, digits):
     x = digits[0][:6]
     vae = VAE(latent_dim=3, hidden=32, architecture=architecture, likelihood=likelihood)
     mu, logvar = vae.encode(x)
@@ -246,12 +206,12 @@ def test_load_rejects_mismatched_weights(tmp_path):
     ({"architecture": "resnet"}, "architecture must be one of 'mlp', 'conv'; got 'resnet'"),
     ({"likelihood": "poisson"}, "likelihood must be one of 'bernoulli', 'gaussian'"),
 ])
-def test_bad_options(kwargs, match):
+def test_vae_refuses_bad_options(kwargs, match):
     with pytest.raises(ValueError, match=match):
         VAE(**kwargs)
 
 
-def test_bad_images(digits):
+def test_images_of_the_wrong_shape_range_or_type_are_refused(digits):
     vae = VAE(latent_dim=2, hidden=16)
     with pytest.raises(ValueError, match=r"shape \(N, 1, 28, 28\) or \(N, 784\).*\(3, 28, 28\)"):
         vae.encode(torch.zeros(3, 28, 28))
@@ -266,7 +226,7 @@ def test_bad_images(digits):
     assert vae.encode(torch.zeros(2, 784))[0].shape == (2, 2)
 
 
-def test_bad_k_codes_and_fit_arguments(digits):
+def test_bad_k_codes_and_fit_arguments_are_refused(digits):
     vae = VAE(latent_dim=2, hidden=16)
     x = digits[0][:10]
     for k in (0, -1, 2.0):
@@ -276,8 +236,6 @@ def test_bad_k_codes_and_fit_arguments(digits):
         vae.decode(torch.zeros(4, 3))
     with pytest.raises(ValueError, match="n must be a positive int"):
         vae.sample(0)
-    with pytest.raises(ValueError, match="give steps or seconds"):
-        fit_vae(vae, x, progress=False)
     with pytest.raises(ValueError, match="lr must be a positive number"):
         fit_vae(vae, x, steps=1, lr=-1.0)
     with pytest.raises(ValueError, match="model must be an Autoencoder or a VAE"):
@@ -286,7 +244,14 @@ def test_bad_k_codes_and_fit_arguments(digits):
         VAE(latent_dim=2, hidden=16, likelihood="gaussian").sample(2, binary=True)
 
 
-def test_decode_grid():
+def test_fit_vae_without_steps_or_seconds_says_so_on_a_small_dataset(digits):
+    vae = VAE(latent_dim=2, hidden=16)
+    x = digits[0][:10]
+    with pytest.raises(ValueError, match="give steps or seconds"):
+        fit_vae(vae, x, progress=False)
+
+
+def test_decode_grid_lays_codes_on_a_square_grid_centred_at_zero():
     from gan_course.vae import decode_grid
 
     ae = Autoencoder(latent_dim=2, hidden=16)
@@ -296,17 +261,6 @@ def test_decode_grid():
     torch.testing.assert_close(out[0], ae.decode(torch.tensor([[-1.0, 1.0]]))[0])  # top left
     with pytest.raises(ValueError, match="latent_dim=2, got latent_dim=16"):
         decode_grid(VAE(latent_dim=16, hidden=16))
-
-
-def test_plot_latent_2d():
-    from gan_course import plots
-
-    fig = plots.new_figure()
-    ax = fig.add_subplot()
-    plots.plot_latent_2d(ax, torch.randn(50, 2), torch.arange(50) % 10, title="codes")
-    assert len(ax.collections) == 10 and plots.figure_to_png(fig)[:4] == b"\x89PNG"
-    with pytest.raises(ValueError, match=r"shape \(N, 2\)"):
-        plots.plot_latent_2d(ax, torch.randn(5, 3), torch.zeros(5))
 
 
 def test_gaussian_and_conv_vaes_train():
@@ -321,3 +275,10 @@ def test_gaussian_and_conv_vaes_train():
     x_bin = (x_grey[:500] > 0.5).float()
     state = fit_vae(conv, x_bin, steps=40, lr=3e-3, batch_size=50, progress=False)
     assert sum(state.history["loss"][-5:]) < sum(state.history["loss"][:5])
+
+
+def test_the_default_batch_fits_a_small_dataset_and_an_asked_size_is_never_shrunk(digits):
+    state = fit_vae(VAE(latent_dim=2, hidden=16), digits[0][:10], steps=1, progress=False, device="cpu")
+    assert state.sampler.batch_size == 10  # the default: 128, or the whole data when it is smaller
+    with pytest.raises(ValueError, match=r"batch_size must be an int in \[1, 10\], got 128"):
+        fit_vae(VAE(latent_dim=2, hidden=16), digits[0][:10], steps=1, batch_size=128, progress=False, device="cpu")

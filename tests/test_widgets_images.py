@@ -1,4 +1,4 @@
-"""The image GAN dashboard, driven programmatically (tiny DCGANs, so it runs in seconds)."""
+"""The image GAN dashboard (widgets.images), driven programmatically (tiny DCGANs, so it runs in seconds)."""
 
 import io
 
@@ -39,6 +39,10 @@ def test_play_ticks_and_the_speed_slider():
     dash.play.playing = True
     tick(dash, 2)
     assert dash.trainer.global_step == 4
+    assert dash.speed.value == 2
+    dash.speed.value = 3  # the slider sets the steps of the next tick
+    tick(dash)
+    assert dash.trainer.global_step == 7 and dash.steps_done == 7
 
 
 def test_step_d_changes_only_d_and_step_g_only_g():
@@ -189,6 +193,12 @@ def test_standard_loss_shows_probabilities():
     logits = dash._critic(dash.real_x, None)
     assert torch.allclose(s["d_real"], torch.sigmoid(logits))
     assert dash._fig.axes[1].get_xlim() == (0, 1)
+    d = dash.trainer.discriminator  # the same numbers straight from D, in eval mode, without the dashboard
+    d.eval()
+    with torch.no_grad():
+        direct = torch.sigmoid(d(dash.real_x))
+    d.train()
+    torch.testing.assert_close(s["d_real"], direct, atol=1e-4, rtol=1e-4)  # one batch with the fakes: float noise
 
 
 def test_a_generator_that_does_not_make_28x28_digits_is_refused():

@@ -1,7 +1,9 @@
-"""Image GAN evaluation math: classifier score, FID, KID, precision/recall, class histogram.
+"""Measures of generative models: bits/dim, and the image GAN metrics (classifier score, FID, KID,
+precision/recall, class histogram, confusion matrix).
 
-Oracles: scipy.linalg.sqrtm, the closed form of the Fréchet distance between Gaussians, a
-direct double-loop MMD, and point sets whose k-NN balls are known by hand.
+Oracles: closed forms, scipy.linalg.sqrtm, the closed form of the Fréchet distance between
+Gaussians, a direct double-loop MMD, point sets whose k-NN balls are known by hand, numpy's
+bincount and scikit-learn's confusion matrix.
 """
 
 import math
@@ -10,8 +12,9 @@ import numpy as np
 import pytest
 import torch
 from scipy import linalg
+from sklearn.metrics import confusion_matrix as sk_confusion_matrix
 
-from gan_course import metrics
+from gan_course import divergences, metrics
 
 
 @pytest.fixture(autouse=True)
@@ -220,3 +223,57 @@ def test_class_histogram_matches_numpy_and_rejects_bad_labels():
         metrics.class_histogram(labels.float(), 10)
     with pytest.raises(ValueError, match=r"shape \(N,\)"):
         metrics.class_histogram(labels[None], 10)
+
+
+# --- confusion matrix ---
+
+
+def test_confusion_matrix_matches_sklearn():
+    gen = torch.Generator().manual_seed(3)
+    y_requested = torch.randint(10, (500,), generator=gen)
+    y_predicted = torch.where(torch.rand(500, generator=gen) < 0.7, y_requested, torch.randint(10, (500,), generator=gen))
+    got = metrics.confusion_matrix(y_requested, y_predicted, 10)
+    expected = sk_confusion_matrix(y_requested.numpy(), y_predicted.numpy(), labels=list(range(10)))
+    assert got.dtype == torch.int64 and got.shape == (10, 10)
+    assert (got.numpy() == expected).all()
+    assert got.sum() == 500 and got.diag().sum() == (y_requested == y_predicted).sum()
+
+
+def test_confusion_matrix_rows_are_requested():
+    got = metrics.confusion_matrix(torch.tensor([2, 2, 2]), torch.tensor([0, 2, 2]), 3)
+    assert got[2].tolist() == [1, 0, 2] and got[:, 2].tolist() == [0, 0, 2]
+
+
+@pytest.mark.parametrize("y_req, y_pred, match", [
+    (torch.tensor([0, 1]), torch.tensor([0, 1, 1]), "same shape"),
+    (torch.tensor([0, 10]), torch.tensor([0, 1]), r"labels must lie in \[0, 9\]"),
+    (torch.tensor([0.0, 1.0]), torch.tensor([0, 1]), "integers"),
+])
+def test_confusion_matrix_bad_input(y_req, y_pred, match):
+    with pytest.raises(ValueError, match=match):
+        metrics.confusion_matrix(y_req, y_pred, 10)
+
+
+# --- bits per dimension, and what metrics re-exports ---
+
+
+def test_bits_per_dim_is_nats_per_image_over_d_ln2():
+    log_prob = torch.tensor([-100.0, -300.0], dtype=torch.float64)
+    assert metrics.bits_per_dim(log_prob, 50).item() == pytest.approx(200.0 / (50 * math.log(2)), rel=1e-12)
+    coin = torch.full((3,), 784 * math.log(0.5), dtype=torch.float64)  # a fair coin per pixel
+    assert metrics.bits_per_dim(coin, 784).item() == pytest.approx(1.0, rel=1e-12)
+
+
+def test_bits_per_dim_refuses_bad_shapes_and_dimensions():
+    with pytest.raises(ValueError, match=r"^log_prob must have shape \(N,\), got \(2, 1\)$"):
+        metrics.bits_per_dim(torch.zeros(2, 1), 4)
+    with pytest.raises(ValueError, match="^num_dims must be a positive int, got 0$"):
+        metrics.bits_per_dim(torch.zeros(2), 0)
+
+
+@pytest.mark.parametrize("name", ["ModeCoverage", "dstar_max_error", "grid_density_2d", "js_divergence_grid",
+                                  "js_to_samples", "kde_1d", "kl_divergence_grid", "kl_js_2d", "kl_to_samples",
+                                  "log_kde_1d", "mode_coverage", "optimal_critic_1d", "optimal_discriminator",
+                                  "scott_bandwidth", "wasserstein_1d"])
+def test_metrics_re_exports_the_divergences(name):
+    assert getattr(metrics, name) is getattr(divergences, name)

@@ -1,4 +1,4 @@
-"""The dashboard base, driven programmatically the way the browser would drive it."""
+"""widgets.base.Dashboard, driven programmatically the way the browser would drive it."""
 
 import pytest
 
@@ -60,7 +60,7 @@ def test_backlog_ticks_are_skipped():
     assert dash.steps_done == 1
 
 
-def test_step_d_changes_only_the_discriminator_side():
+def test_step_d_and_step_g_buttons_advance_only_their_side():
     dash = Counter()
     dash.buttons["step_d"].click()
     dash.buttons["step_d"].click()
@@ -146,7 +146,7 @@ def test_bad_arguments(kwargs, message):
         Counter(**kwargs)
 
 
-def test_bad_action_and_steps():
+def test_unknown_action_and_negative_steps_are_refused():
     dash = Counter()
     with pytest.raises(ValueError, match="action must be one of"):
         dash.step("jump")

@@ -1,4 +1,4 @@
-"""The 2-D GAN dashboard, driven programmatically (small networks, so it runs in seconds)."""
+"""The 2-D GAN dashboard (widgets.gan2d), driven programmatically (small networks, so it runs in seconds)."""
 
 import math
 
@@ -80,6 +80,7 @@ def test_architecture_switches_rebuild_the_networks():
     assert dash.trainer.global_step == 2
 
 
+@pytest.mark.slow
 def test_reset_restarts_the_same_run_from_the_same_seed():
     dash = make()
     dash.run(5)
@@ -131,13 +132,17 @@ def test_export_writes_a_gif_and_a_png_strip(tmp_path):
         assert im.format == "PNG" and im.size == (3 * one.width, one.height)
 
 
-def test_user_tensor_with_modes(tmp_path):
+def test_a_user_tensor_with_centers_trains_and_its_modes_are_counted():
     centers = torch.tensor([[0.0, 0.0], [3.0, 3.0]])
     x = centers[torch.arange(400) % 2] + 0.1 * torch.randn(400, 2)
     dash = make(x, centers=centers, std=0.1)
     assert dash.data_name == "custom" and dash.controls["data"].value == "custom"
     dash.run(2)
     assert "modes" in dash.status() and len(dash.curves["modes"]) >= 1
+    assert torch.equal(dash.centers, centers) and dash.std == 0.1
+    assert dash.trainer.global_step == 2 and dash.curves["step"][-1] == 2
+    assert 0 <= dash.curves["modes"][-1] <= 2 and 0 <= dash.curves["high_quality"][-1] <= 1
+    assert f"modes {int(dash.curves['modes'][-1])}/2" in dash.status()
 
 
 @pytest.mark.parametrize("data, match", [
@@ -170,6 +175,7 @@ def test_a_failing_callback_shows_the_error_and_leaves_the_dashboard_usable():
     assert dash.trainer.global_step == dash.speed.value  # Play still works
 
 
+@pytest.mark.slow
 def test_every_dataset_builds_and_draws():
     for name in gan2d.DATASETS_2D:
         dash = make(name)

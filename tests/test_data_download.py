@@ -1,4 +1,4 @@
-"""The full-MNIST download code, run for real against a local HTTP server on 127.0.0.1.
+"""The full-MNIST download code of gan_course.data, run for real against a local HTTP server on 127.0.0.1.
 
 The server serves gzipped IDX files made from the bundled subset (train split as "train",
 test split as "t10k"), so every path of the real code runs without the internet.
@@ -139,7 +139,7 @@ def test_truncated_file_is_rejected_and_the_next_mirror_is_tried(server, monkeyp
         second.close()
 
 
-def test_server_down(monkeypatch, capsys):
+def test_a_dead_mirror_means_bundled_for_auto_and_an_error_for_full(monkeypatch, capsys):
     monkeypatch.setenv("GAN_COURSE_MNIST_MIRRORS", dead_url())
     data._announced.clear()
     x, _ = data.mnist("train", source="auto")  # falls back to the bundled subset

@@ -1,7 +1,11 @@
-"""The 1-D GAN dashboard, driven programmatically."""
+"""The 1-D GAN dashboard (widgets.gan1d), driven programmatically."""
 
+import math
+
+import numpy as np
 import pytest
 import torch
+from scipy import stats
 
 from gan_course.widgets.gan1d import GAN1DDashboard
 from helpers import params, same, tick
@@ -24,7 +28,7 @@ def test_play_ticks_advance_the_step_counter_and_pause_stops():
     assert dash.trainer.global_step == 6
 
 
-def test_step_d_changes_only_the_discriminator():
+def test_step_d_changes_only_the_discriminator_and_step_g_only_the_generator():
     dash = make()
     g0, d0 = params(dash.trainer.generator), params(dash.trainer.discriminator)
     dash.buttons["step_d"].click()
@@ -37,6 +41,7 @@ def test_step_d_changes_only_the_discriminator():
     assert dash.trainer.d_updates == 1 and dash.trainer.g_updates == 1
 
 
+@pytest.mark.slow
 def test_run_leaves_a_frame_and_tracks_js():
     dash = make()
     dash.run(20)
@@ -69,6 +74,28 @@ def test_snapshot_dstar_is_the_formula():
     torch.testing.assert_close(s["d_star"][keep], expected[keep])
 
 
-def test_bad_data_name():
+def test_snapshot_densities_and_d_match_independent_computations():
+    dash = make()
+    dash.run(2)
+    s = dash.snapshot()
+    grid = s["grid"].double().numpy()
+    # p_data: the equal-weight mixture N(-3, 0.5^2), N(0, 0.5^2), N(3, 0.5^2)
+    p_data = np.mean([stats.norm(m, 0.5).pdf(grid) for m in (-3.0, 0.0, 3.0)], axis=0)
+    np.testing.assert_allclose(s["p_data"].double().numpy(), p_data, rtol=1e-4, atol=1e-7)
+    # p_g: scipy's Gaussian KDE of the generator's samples, with the dashboard's bandwidth
+    samples = dash.trainer.sample(300, seed=12345)[:, 0].double().numpy()
+    kde = stats.gaussian_kde(samples, bw_method=dash.bandwidth / samples.std(ddof=1))
+    np.testing.assert_allclose(s["p_g"].double().numpy(), kde(grid), rtol=1e-4, atol=1e-6)
+    # D: the sigmoid of the discriminator's logit at each grid point
+    with torch.no_grad():
+        d = torch.sigmoid(dash.trainer.discriminator(s["grid"][:, None]))
+    torch.testing.assert_close(s["d"], d)
+    # D* is left undefined (NaN) exactly where neither density has 2 % of the largest mass
+    total = s["p_data"] + s["p_g"]
+    assert torch.equal(torch.isnan(s["d_star"]), total < 0.02 * total.max())
+    assert 0 <= float(s["js"]) <= math.log(2)
+
+
+def test_a_2d_data_name_is_refused():
     with pytest.raises(ValueError, match="data_name must be one of .*got 'ring8'"):
         GAN1DDashboard("ring8")
