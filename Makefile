@@ -37,11 +37,16 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 # What each target installs into .venv (pyproject.toml's extras)
 EXTRAS_lab  := lab
-EXTRAS_test := lab,test,browser
+EXTRAS_test := lab,test,browser,book
+EXTRAS_book := lab,book
 # `make lab` after `make test` uses the test install, which holds everything lab needs.
 LAB_STAMP   := $(if $(wildcard $(VENV)/.installed-test),$(VENV)/.installed-test,$(VENV)/.installed-lab)
+BOOK_STAMP  := $(if $(wildcard $(VENV)/.installed-test),$(VENV)/.installed-test,$(VENV)/.installed-book)
+# Classroom builds (tools/build_*.py): every notebook in notebooks/ unless NOTEBOOKS names some
+# (make slides NOTEBOOKS="03 07"); FAST mode unless GAN_COURSE_FAST=0 (make book GAN_COURSE_FAST=0).
+NOTEBOOKS  ?=
 
-.PHONY: install browser lab test test-min lock clean
+.PHONY: install browser lab test test-min lock clean slides book student
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,7 +55,7 @@ $(BIN)/python:
 # Torch first, alone, from the index that serves this machine's build (tools/torch_index.py),
 # so that the range in pyproject.toml is already met and pip does not pull another build;
 # then the course itself, editable, with the target's extras; both within the lock.
-$(VENV)/.installed-lab $(VENV)/.installed-test: $(VENV)/.installed-%: $(BIN)/python pyproject.toml $(LOCK_FILE)
+$(VENV)/.installed-lab $(VENV)/.installed-test $(VENV)/.installed-book: $(VENV)/.installed-%: $(BIN)/python pyproject.toml $(LOCK_FILE)
 	@grep -v '^torch==' $(LOCK_FILE) > $(VENV)/constraints.txt
 	@index_args=$$($(BIN)/python tools/torch_index.py $(TORCH_INDEX)) && set -x && \
 	  $(PIP) install --quiet $$index_args $(CONSTRAINTS) "$(TORCH_SPEC)"
@@ -93,6 +98,17 @@ test-min:
 	$(MIN_VENV)/bin/python -m pip install --quiet -c $(MIN_VENV)/floors.txt -e ".[lab,test]"
 	$(MIN_VENV)/bin/python tools/requirements.py check $(MIN_VENV)/floors.txt
 	GAN_COURSE_FAST=1 $(MIN_VENV)/bin/python -m pytest $(MIN_PYTEST_ARGS)
+
+# A reveal.js deck per notebook (build/slides/), a static site of the course (build/book/), and
+# the notebooks without their solutions (build/student/; CHECK=1 also runs each one).
+slides: install
+	$(BIN)/python tools/build_slides.py $(NOTEBOOKS)
+
+book: $(BOOK_STAMP)
+	$(BIN)/python tools/build_book.py $(NOTEBOOKS)
+
+student: install
+	$(BIN)/python tools/build_student.py $(NOTEBOOKS) $(if $(filter 1,$(CHECK)),--check)
 
 # Rewrite the lock file from what .venv holds now, e.g. after `make clean test LOCK=0` passed.
 lock:

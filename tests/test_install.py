@@ -270,8 +270,12 @@ def test_make_lab_installs_no_test_or_browser_tools(tmp_path):
     assert not re.search(r"\b(pytest|playwright|nbval)\b", script.replace(str(tmp_path), "VENV"))
 
 
-def test_make_test_installs_lab_test_and_browser(tmp_path):
-    assert installed_extras(make_n("test", venv=tmp_path / "venv")) == [["lab", "test", "browser"]]
+def test_make_test_installs_lab_test_browser_and_book(tmp_path):
+    assert installed_extras(make_n("test", venv=tmp_path / "venv")) == [["lab", "test", "browser", "book"]]
+
+
+def test_make_book_installs_lab_and_book_only(tmp_path):
+    assert installed_extras(make_n("book", venv=tmp_path / "venv")) == [["lab", "book"]]
 
 
 def test_lock_is_used_by_default_and_lock0_floats(tmp_path):
