@@ -36,7 +36,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from gan_course import checkpoints, metrics, storage
-from gan_course.config import assets_dir, seed_everything, torch_generator
+from gan_course.config import seed_everything, torch_generator, weights_path
 from gan_course.likelihoods import bernoulli_log_likelihood
 from gan_course.loop import FitState, fit_model
 from gan_course.validate import (binary_rows, require_in_range, require_int, require_nonnegative_number,
@@ -431,7 +431,7 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> B
 def pretrained(device: str | torch.device = "cpu") -> BinaryAutoregressive:
     """The shipped model (``assets/models/autoregressive_mnist.pt``): :func:`train_autoregressive`'s
     5-minute CPU run on the bundled binarised training digits; ``model.info`` says how it was made."""
-    return load_model(assets_dir() / "models" / PRETRAINED_FILE, device)
+    return load_model(weights_path(PRETRAINED_FILE), device)
 
 
 @torch.no_grad()

@@ -35,6 +35,7 @@ EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 def _train(args: argparse.Namespace) -> int:
     """Check everything, train into a temporary folder, put it in place; stdout gets one JSON object."""
+    from gan_course import distributed
     from gan_course.loop import NonFiniteLossError
 
     try:
@@ -47,9 +48,17 @@ def _train(args: argparse.Namespace) -> int:
     except (ValueError, FileNotFoundError, NonFiniteLossError) as error:  # one line, not a traceback
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT if not isinstance(error, NonFiniteLossError) else EXIT_FAILED
+    except distributed.RankFailedError as error:  # under torchrun: another rank failed first
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:  # before training started, or a second Ctrl-C: no run to keep
         print("interrupted before a whole step was done (or twice); nothing was written", file=sys.stderr)
         return EXIT_INTERRUPTED
+    finally:
+        writes = distributed.writes_outputs()
+        distributed.shutdown()
+    if not writes:  # under torchrun, rank 0 reports
+        return EXIT_FAILED if result.get("stopped") else EXIT_OK
     print(json.dumps(result, indent=2))
     if result.get("interrupted"):
         again = f"python -m gan_course train {args.kind} --resume {result['out']}" + \
@@ -61,8 +70,11 @@ def _train(args: argparse.Namespace) -> int:
 
 def _train_gan(args: argparse.Namespace) -> dict:
     """A toy or image GAN run, written into ``--out`` only once it is complete."""
-    from gan_course import data, runs
+    from gan_course import data, distributed, runs
 
+    world = distributed.setup(args.device)  # None unless started by torchrun
+    if world is not None:
+        distributed.require_supported(args.kind)
     if args.data is None:
         args.data = "ring8" if args.kind == "toy" else "mnist"
     if args.kind == "toy" and args.data not in data.TOY_NAMES:
@@ -83,13 +95,15 @@ def _train_gan(args: argparse.Namespace) -> dict:
                              f"got {value!r}")
     force = args.force or (args.resume is not None and out == args.resume)  # resuming a run replaces it
     runs.check_output_folder(out, force)  # before any work: a 5-minute run is never thrown away at the end
-    try:
-        with runs.output_folder(out, force) as folder:
+    try:  # under torchrun, rank 0 writes --out; the others write a throwaway copy
+        with (runs.output_folder(out, force) if distributed.writes_outputs()
+              else tempfile.TemporaryDirectory(prefix="gan_course-rank-")) as folder:
+            folder = Path(folder)
             if args.kind == "toy":
                 summary = runs.train_toy(args.data, folder, loss=args.loss, steps=args.steps, minutes=args.minutes,
                                          seed=args.seed, device=args.device, progress=not args.quiet, resume=resume)
             else:
-                summary = _train_image(args, folder, resume)
+                summary = _train_image(args, folder, resume, world)
     finally:
         if resume is not None:
             shutil.rmtree(resume.parent, ignore_errors=True)
@@ -132,14 +146,16 @@ def _resume_checkpoint(args: argparse.Namespace) -> Path | None:
     return copy
 
 
-def _train_image(args: argparse.Namespace, folder: Path, resume: Path | None) -> dict:
+def _train_image(args: argparse.Namespace, folder: Path, resume: Path | None, world=None) -> dict:
     """Train, then write samples.npy, grid.png, metrics.json, checkpoint.pt (and weights.pt)."""
-    from gan_course import classifier, plots, runs, storage
+    from gan_course import classifier, distributed, plots, runs, storage
 
     minutes = args.minutes if args.minutes is not None or args.steps is not None else 5.0
     summary, _, x_fake, y = runs.train_image(args.kind, folder, minutes=minutes, seed=args.seed,
                                              device=args.device, steps=args.steps, progress=not args.quiet,
-                                             command=args.command, resume=resume)
+                                             command=args.command, resume=resume, distributed=world)
+    if not distributed.writes_outputs():  # rank 0 measures and reports
+        return summary
     shown = x_fake[:100] if y is None else x_fake.view(10, -1, *x_fake.shape[1:])[:, :10].flatten(0, 1)  # a row per digit
     storage.atomic_write_bytes(folder / "grid.png", plots.image_grid_png((shown + 1) / 2, nrow=10))
     quality = classifier.evaluate_images(x_fake, value_range=(-1, 1), y_requested=y)
@@ -165,6 +181,7 @@ Generative Modeling, from Likelihood to GANs: the course's command line.
 commands:
   doctor      what the course will use on this machine (versions, device, data)
   train       train a model and write its outputs to a folder
+  pretrain    remake the shipped checkpoints (longer, or on a GPU) for GAN_COURSE_WEIGHTS
   recsys      context-aware recommendation: every strategy of appendix B1, measured
   notebooks   copy the course's notebooks into a folder (for a pip-installed course)
 
@@ -211,6 +228,65 @@ def _add_train(commands) -> None:
                             "writes back to DIR unless --out is given")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(run=_train)
+
+
+PRETRAINED_2D_STEPS = 1500  # the shipped 2-D dashboard states are this far into training
+
+
+def _pretrain(args: argparse.Namespace) -> int:
+    """Remake the shipped checkpoints into a folder that ``GAN_COURSE_WEIGHTS`` can point at."""
+    from gan_course import data, recipes, runs
+
+    kinds = list(recipes.KINDS) + ["gan2d", *OTHER_KINDS] if args.all else args.kinds
+    if not kinds:
+        print("error: name the checkpoints to make (--kinds dcgan gan2d ...) or pass --all", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        if not args.minutes > 0:
+            raise ValueError(f"minutes must be a positive number, got {args.minutes!r}")
+        runs.check_output_folder(args.out, args.force)
+        written = []
+        with runs.output_folder(args.out, args.force) as folder:
+            for kind in kinds:
+                print(f"pretrain: {kind}", file=sys.stderr)
+                if kind in recipes.KINDS:
+                    with tempfile.TemporaryDirectory() as scratch:
+                        runs.train_image(kind, scratch, minutes=args.minutes, seed=args.seed, device=args.device,
+                                         progress=not args.quiet, command=args.command)
+                        shutil.copyfile(Path(scratch) / "weights.pt", folder / f"{kind}_mnist.pt")
+                    written.append(f"{kind}_mnist.pt")
+                elif kind == "gan2d":
+                    for name in data.DATASETS_2D:
+                        make_gan2d_state(name, folder / f"gan2d_{name}.pt", PRETRAINED_2D_STEPS, seed=args.seed)
+                        written.append(f"gan2d_{name}.pt")
+                else:
+                    module_name, function = OTHER_KINDS[kind]
+                    with tempfile.TemporaryDirectory() as scratch:
+                        train_kind = getattr(__import__(module_name, fromlist=[function]), function)
+                        train_kind(Path(scratch), minutes=args.minutes, seed=args.seed, progress=not args.quiet,
+                                   command=args.command)
+                        shutil.copyfile(Path(scratch) / "weights.pt", folder / f"{kind}_mnist.pt")
+                    written.append(f"{kind}_mnist.pt")
+    except (ValueError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(json.dumps({"out": str(args.out), "written": written}, indent=2))
+    print(f"use them with: GAN_COURSE_WEIGHTS={args.out} jupyter lab notebooks", file=sys.stderr)
+    return EXIT_OK
+
+
+def make_gan2d_state(name: str, path: Path, steps: int = PRETRAINED_2D_STEPS, seed: int = 0) -> Path:
+    """Train the recommended recipe of the 2-D dataset ``name`` for ``steps`` dashboard steps and
+    write the state ``GAN2DDashboard.pretrained`` starts from (the curves recorded ~20 times)."""
+    from gan_course.widgets.gan2d import GAN2DDashboard
+
+    dash = GAN2DDashboard(name, seed=seed)
+    every = max(1, steps // 20)
+    for i in range(1, steps + 1):
+        dash.step("step", redraw=False)
+        if i % every == 0:
+            dash._track(dash.trainer.global_step, dash.snapshot())  # the KL/JS/modes curves, without drawing
+    return dash.save_state(path)
 
 
 def _recsys(args: argparse.Namespace) -> int:
@@ -293,6 +369,24 @@ def build_parser() -> argparse.ArgumentParser:
                         help="print one JSON object {strategy: {recall_at_10, ndcg_at_10, coverage, seconds, ...}}")
     recsys.add_argument("--quiet", action="store_true", help="no progress bar")
     recsys.set_defaults(run=_recsys)
+    pretrain = commands.add_parser(
+        "pretrain", help="remake the shipped checkpoints into a folder (for GAN_COURSE_WEIGHTS)",
+        description="Train every shipped checkpoint again, e.g. longer or on a GPU, into a folder; point "
+                    "GAN_COURSE_WEIGHTS at it and the notebooks load these instead of the shipped ones.",
+        epilog="examples:\n  %(prog)s --all --minutes 20 --out weights/term1\n"
+               "  %(prog)s --kinds dcgan cgan --minutes 30 --device cuda --out weights/gpu\n"
+               "  GAN_COURSE_WEIGHTS=weights/term1 jupyter lab notebooks", formatter_class=_HelpFormatter)
+    pretrain.add_argument("--all", action="store_true", help="every kind the course ships")
+    pretrain.add_argument("--kinds", nargs="+", default=[], metavar="KIND",
+                          choices=("dcgan", "cgan", "wgan-gp", "gan2d", *OTHER_KINDS),
+                          help="some kinds only (gan2d: the five 2-D dashboard states)")
+    pretrain.add_argument("--minutes", type=float, default=5.0, help="training time per trained kind")
+    pretrain.add_argument("--seed", type=int, default=0, help="seed of every run")
+    pretrain.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    pretrain.add_argument("--out", required=True, help="the folder to write the checkpoints into")
+    pretrain.add_argument("--force", action="store_true", help="replace a folder that already holds files")
+    pretrain.add_argument("--quiet", action="store_true", help="no progress bars")
+    pretrain.set_defaults(run=_pretrain)
     notebooks = commands.add_parser("notebooks", help="copy the course's notebooks into a folder",
                                     description="Copy the course's notebooks into DIR, e.g. after pip install.",
                                     epilog="example:\n  %(prog)s my-course && jupyter lab my-course",

@@ -189,6 +189,27 @@ def assets_dir() -> Path:
                             f"and {here / 'assets'}; reinstall the package or set GAN_COURSE_ASSETS")
 
 
+def weights_path(filename: str) -> Path:
+    """Where a shipped checkpoint is read from: ``assets/models/filename``, or, when
+    ``GAN_COURSE_WEIGHTS`` names a folder (an instructor's checkpoints trained longer, e.g. with
+    ``python -m gan_course pretrain --all``), ``that folder/filename``.
+
+    A ``GAN_COURSE_WEIGHTS`` that is not a folder, or that lacks the file, is an error naming it:
+    never a silent fall-back to the shipped file.
+    """
+    folder = os.environ.get("GAN_COURSE_WEIGHTS")
+    if not folder:
+        return assets_dir() / "models" / filename
+    path = Path(folder).expanduser()
+    if not path.is_dir():
+        raise FileNotFoundError(f"GAN_COURSE_WEIGHTS={folder!r} is not a folder; point it at the folder "
+                                "'python -m gan_course pretrain --all --out DIR' wrote, or unset it for the shipped weights")
+    if not (path / filename).is_file():
+        raise FileNotFoundError(f"GAN_COURSE_WEIGHTS={folder!r} holds no {filename}; make it with 'python -m "
+                                f"gan_course pretrain --all --out {folder}', or unset GAN_COURSE_WEIGHTS")
+    return path / filename
+
+
 def notebooks_dir() -> Path:
     """The folder that holds the course's notebooks: ``notebooks/`` in a clone, ``gan_course/notebooks``
     in an installed wheel."""

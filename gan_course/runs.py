@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from gan_course import data, divergences, recipes, storage
+from gan_course.distributed import World
 from gan_course.loop import NonFiniteLossError
 from gan_course.train import GANTrainer
 from gan_course.validate import require_positive_int, require_positive_number
@@ -181,7 +182,8 @@ def _fit(trainer: GANTrainer, steps: int | None, seconds: float | None, progress
 
 def train_image(kind: str, out: str | Path, minutes: float | None = None, seed: int = 0, device: str = "auto",
                 steps: int | None = None, progress: bool = True, command: str = "",
-                resume: str | os.PathLike | None = None) -> tuple[dict, GANTrainer, torch.Tensor, torch.Tensor | None]:
+                resume: str | os.PathLike | None = None, distributed: World | None = None
+                ) -> tuple[dict, GANTrainer, torch.Tensor, torch.Tensor | None]:
     """Train ``kind`` for ``minutes`` (or ``steps``) and write ``out/``: ``samples.npy`` (uint8,
     (1000, 28, 28)), ``checkpoint.pt`` (the full trainer, to resume), ``weights.pt`` (the small
     shippable file, recording ``command`` as its provenance) and ``history.json``. The caller
@@ -198,14 +200,15 @@ def train_image(kind: str, out: str | Path, minutes: float | None = None, seed: 
         require_positive_number("minutes", minutes)
     if steps is not None:
         require_positive_int("steps", steps)
-    trainer = recipes.image_trainer(kind, seed=seed, device=device)
+    trainer = recipes.image_trainer(kind, seed=seed, device=device, distributed=distributed)
     if resume is not None:
         trainer.load(resume)
     stopped = _fit(trainer, steps, None if minutes is None else 60 * minutes, progress)
-    x_fake, y = recipes.sample_images(trainer, recipes.NUM_SAMPLES, seed=seed)
+    x_fake, y = recipes.sample_images(trainer, recipes.NUM_SAMPLES, seed=seed)  # every rank: G in eval mode
     out = write_run(out, trainer, recipes.to_uint8(x_fake))
     recipes.export_weights(trainer, kind, out / "weights.pt", seed, command)
     summary = {"kind": kind, "seed": seed, "steps": trainer.global_step, "seconds": round(trainer.elapsed, 1),
                "device": str(trainer.device), "precision": trainer.precision.name, "interrupted": trainer.interrupted,
+               "processes": 1 if distributed is None else distributed.world_size,
                **({"stopped": stopped} if stopped else {})}
     return summary, trainer, x_fake, y

@@ -92,7 +92,7 @@ class DeviceSampler:
         if len(state["perm"]) != len(self.x):
             raise ValueError(f"this sampler state is for {len(state['perm'])} samples, "
                              f"but the sampler holds {len(self.x)}")
-        self.generator.set_state(state["generator"])
+        self.generator.set_state(state["generator"].cpu())  # a generator's state is a CPU byte tensor, wherever it lives
         self._perm = state["perm"].to(self.device)
         self._pos = int(state["pos"])
 

@@ -26,6 +26,7 @@ import torch.nn as nn
 
 from gan_course import checkpoints, nets
 from gan_course.config import autocast, get_device, get_precision
+from gan_course.distributed import World, rank_state
 from gan_course.samplers import make_sampler
 from gan_course.loop import (LRSchedule, NonFiniteLossError, Rollback, check_finite, cosine_decay, fit_loop,
                              linear_decay, make_optimizer, update_weight_average)
@@ -64,6 +65,8 @@ class GANTrainer:
         latent_sampler: ``f(n, torch_generator) -> z``; default standard normal.
         callbacks: each called as ``callback(trainer)`` after every ``step()`` in ``fit``.
         config: a ``TrainerConfig``; keyword arguments (``lr_d=...``) override its fields.
+        distributed: a ``distributed.World`` (``distributed.setup()`` under torchrun): this process
+            trains one shard of ``data`` as one rank of several (see :mod:`gan_course.distributed`).
 
     Attributes:
         history: dict of lists, one entry per ``step``/``step_d``/``step_g`` call, keys
@@ -76,7 +79,7 @@ class GANTrainer:
                  loss: str | GANLoss | tuple | None = None, *,
                  latent_sampler: Callable[[int, torch.Generator], torch.Tensor] | None = None,
                  callbacks: Sequence[Callable[["GANTrainer"], Any]] = (),
-                 config: TrainerConfig | None = None, **overrides: Any) -> None:
+                 config: TrainerConfig | None = None, distributed: World | None = None, **overrides: Any) -> None:
         base = config or TrainerConfig()
         if loss is None and base.loss == "custom":
             raise ValueError("config.loss is 'custom': pass the pair of functions as loss=(d_loss, g_loss)")
@@ -90,18 +93,22 @@ class GANTrainer:
         cfg = self.config
         self.device = get_device(cfg.device)
         self.precision = get_precision(self.device, cfg.precision)
+        self.distributed, seed = distributed, cfg.seed  # distributed: this process is one rank of several
+        if distributed is not None:  # this rank's data shard and streams, batch norm over all ranks
+            data = distributed.prepare(data, generator, discriminator, cfg.batch_size, self.device)
+            seed = distributed.rank_seed(cfg.seed)
         self.generator = generator.to(self.device)
         # an average of G's recent weights samples better than the last iterate (Yazici et al., 2019)
         self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False).eval() if cfg.ema > 0 else None
         self.discriminator = discriminator.to(self.device)
-        self.sampler = make_sampler(data, cfg.batch_size, self.device, cfg.seed)
+        self.sampler = make_sampler(data, cfg.batch_size, self.device, seed)
         if latent_sampler is None:
             latent_dim = getattr(generator, "latent_dim", None)
             if not isinstance(latent_dim, int):
                 raise ValueError("the generator has no integer `latent_dim`; pass latent_sampler=f(n, gen)")
             latent_sampler = gaussian_latent(latent_dim)
         self.latent_sampler = latent_sampler
-        self.latent_generator = torch.Generator(device=self.device).manual_seed(cfg.seed + 1)
+        self.latent_generator = torch.Generator(device=self.device).manual_seed(seed + 1)
         self.num_classes = getattr(generator, "num_classes", None)
         self._d_has_batch_norm = any(isinstance(m, nn.modules.batchnorm._BatchNorm)
                                      for m in self.discriminator.modules())
@@ -177,9 +184,12 @@ class GANTrainer:
         """
         opt.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
+        reported = torch.stack([loss.detach().float(), *[e.detach().float() for e in extra]])
+        if self.distributed is not None:  # the ranks' mean gradient and values, as DistributedDataParallel averages
+            reported = self.distributed.average(net, reported)
         scaler.unscale_(opt)
         norm = nn.utils.clip_grad_norm_([p for p in net.parameters() if p.grad is not None], float("inf"))
-        values = torch.stack([loss.detach().float(), norm.float(), *[e.detach().float() for e in extra]]).tolist()
+        values = torch.cat([reported[:1], norm.float().reshape(1), reported[1:]]).tolist()
         checked = {f"{who}_loss": values[0]}
         if not self.precision.use_scaler:  # with fp16 the scaler skips steps with inf gradients itself
             checked[f"{who} gradient norm"] = values[1]
@@ -347,6 +357,8 @@ class GANTrainer:
         put back when it returns; that needs ``steps``. The stop button (KeyboardInterrupt) ends
         training between two steps; call ``fit`` again to continue. Returns ``history``.
         """
+        if self.distributed is not None:  # every rank must stop after the same step
+            return self.distributed.fit(self, steps, seconds, progress)
         schedule = None
         if self.config.lr_decay > 0:
             if steps is None:
@@ -412,17 +424,23 @@ class GANTrainer:
 
     def state_dict(self) -> dict:
         """Everything needed to continue exactly: networks, optimizers, scalers, counters,
-        history, every random stream and the config (``resume.trainer_state``)."""
-        return trainer_state(self)
+        history, every random stream and the config (``resume.trainer_state``); of several ranks,
+        a collective: every rank's streams are gathered (``distributed.gather_streams``)."""
+        state = trainer_state(self)
+        return state if self.distributed is None else self.distributed.gather_streams(state)
 
     def load_state_dict(self, state: dict) -> None:
         """Restore a ``state_dict``, all-or-nothing: everything is checked before anything
         changes; the saved config is restored and each difference reported (``resume``)."""
-        load_trainer_state(self, state)
+        load_trainer_state(self, rank_state(state, self.distributed))
 
     def save(self, path: str | os.PathLike) -> Path:
-        """Write a checkpoint atomically (a crash mid-save leaves the old file intact)."""
-        return checkpoints.save(path, "gan_trainer", self.state_dict())
+        """Write a checkpoint atomically (a crash mid-save leaves the old file intact); of several
+        ranks, every rank calls it and rank 0 alone writes."""
+        state = self.state_dict()
+        if self.distributed is not None and not self.distributed.writes_outputs:
+            return Path(path)
+        return checkpoints.save(path, "gan_trainer", state)
 
     def load(self, path: str | os.PathLike) -> "GANTrainer":
         """Restore a checkpoint written by ``save``; a resumed run continues exactly."""

@@ -31,7 +31,7 @@ import torch
 from matplotlib.figure import Figure
 
 from gan_course import checkpoints, divergences
-from gan_course.config import assets_dir
+from gan_course.config import weights_path
 from gan_course.data import DATASETS_2D, dataset_2d  # noqa: F401  (notebook 06 imports them from here)
 from gan_course.loop import OPTIMIZERS
 from gan_course.losses import LOSS_NAMES
@@ -66,8 +66,9 @@ def plane_bounds(x: torch.Tensor, margin: float = 0.2) -> tuple[float, float, fl
 
 
 def pretrained_path(name: str) -> Path:
-    """Where the shipped pretrained state for dataset ``name`` lives."""
-    return assets_dir() / "models" / f"gan2d_{name}.pt"
+    """Where the pretrained state for dataset ``name`` is read from: ``assets/models/gan2d_{name}.pt``,
+    or the folder ``GAN_COURSE_WEIGHTS`` names (``config.weights_path``)."""
+    return weights_path(f"gan2d_{name}.pt")
 
 
 class GAN2DDashboard(Dashboard):
