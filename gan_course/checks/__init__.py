@@ -22,12 +22,12 @@ Every check is importable from here; the track modules hold them:
 """
 
 from gan_course.checks.core import CheckResult, compare, failed, passed
-from gan_course.checks.density import (bernoulli_mle, bits_per_dim, gaussian_log_likelihood, gaussian_mle,
-                                       gmm_num_parameters, m_step_means, naive_bayes_log_prob,
-                                       naive_bayes_pixel_probs, responsibilities)
+from gan_course.checks.density import (bernoulli_mle, bits_per_dim, class_mean_image, gaussian_log_likelihood,
+                                       gaussian_mle, gmm_num_parameters, m_step_means, mixture_moments,
+                                       naive_bayes_log_prob, naive_bayes_pixel_probs, responsibilities)
 from gan_course.checks.vae import iw_bound, mse_minimizer, reparameterize, vae_kl
-from gan_course.checks.gan1d import (dirac_gan_eigenvalues, gan_value_at_optimum, nonsaturating_loss,
-                                     optimal_discriminator)
+from gan_course.checks.gan1d import (dirac_gan_eigenvalues, gan_training_step, gan_value_at_optimum,
+                                     nonsaturating_loss, optimal_discriminator)
 from gan_course.checks.gan2d import modes_covered, pack_samples, r1_penalty, reverse_kl_to_uniform
 from gan_course.checks.dcgan import (dcgan_discriminator_shapes, slerp, transposed_conv_size,
                                      underrepresented_digit)
@@ -43,6 +43,8 @@ __all__ = [
     "m_step_means", "naive_bayes_log_prob", "naive_bayes_pixel_probs", "responsibilities",
     "iw_bound", "mse_minimizer", "reparameterize", "vae_kl",
     "dirac_gan_eigenvalues", "gan_value_at_optimum", "nonsaturating_loss", "optimal_discriminator",
+    "gan_training_step",
+    "class_mean_image", "mixture_moments",
     "modes_covered", "pack_samples", "r1_penalty", "reverse_kl_to_uniform",
     "dcgan_discriminator_shapes", "slerp", "transposed_conv_size", "underrepresented_digit",
     "label_plane", "per_digit_accuracy", "smoothed_d_loss",
