@@ -100,3 +100,14 @@ def test_per_digit_accuracy_rejects_mistakes():
     overall = checks.per_digit_accuracy(lambda yr, yp: (yr == yp).float().mean())
     assert not overall and "shape (10,)" in overall.message
     assert not checks.per_digit_accuracy(None)
+
+
+# ---- 08 smoothed_d_loss: one BCE over cat([real, fake]) is half the sum ---------------------------
+
+def test_smoothed_d_loss_over_the_concatenated_batch_gets_its_hint():
+    def concatenated(real, fake, s):
+        target = torch.cat([torch.full_like(real, 1 - s), torch.zeros_like(fake)])
+        return F.binary_cross_entropy_with_logits(torch.cat([real, fake]), target)
+    result = checks.smoothed_d_loss(concatenated)
+    assert not result and "half the loss" in result.message
+    assert checks.smoothed_d_loss(lambda r, f, s: losses.smoothed_d_loss(r, f, s))

@@ -126,3 +126,53 @@ def test_placeholders_get_the_fill_in_message():
     assert "fill in" in checks.responsibilities(None, xg, gm).message
     assert "fill in" in checks.m_step_means(None, xg, gm.predict_proba(xg)).message
     assert "fill in" in checks.gmm_num_parameters(None, 2, 2).message
+
+
+# ---- 02 Ex 1: naive_bayes_pixel_probs accepts every shape the prompt allows --------------------
+
+X = torch.bernoulli(torch.full((50, 1, 28, 28), 0.3), generator=torch.Generator().manual_seed(0))
+
+
+def test_pixel_probs_accept_each_allowed_shape():
+    theta = (X.sum(0) + 1.0) / (len(X) + 2.0)  # (1, 28, 28)
+    for answer in (theta, theta.reshape(784), theta.reshape(28, 28), theta.reshape(784).tolist()):
+        assert checks.naive_bayes_pixel_probs(answer, X, alpha=1.0)
+
+
+def test_pixel_probs_reject_mistakes_in_any_shape():
+    unsmoothed = checks.naive_bayes_pixel_probs(X.mean(0).reshape(784), X, alpha=1.0)
+    assert not unsmoothed and "No smoothing" in unsmoothed.message
+    wrong_count = checks.naive_bayes_pixel_probs(((X.sum(0) + 1.0) / (len(X) + 1.0)).reshape(28, 28), X)
+    assert not wrong_count and "2*alpha" in wrong_count.message
+    assert not checks.naive_bayes_pixel_probs(torch.full((783,), 0.3), X)  # not one value per pixel
+    assert "fill in" in checks.naive_bayes_pixel_probs(None, X).message
+
+
+# ---- 00: the two new exercises ------------------------------------------------------------------
+
+Y = torch.arange(50) % 10  # labels of X, five of each digit
+
+
+def test_class_mean_image_accepts_each_shape_and_names_the_mistakes():
+    right = X[Y == 3].mean(0)
+    for answer in (right, right.reshape(28, 28), right.reshape(784)):
+        assert checks.class_mean_image(answer, X, Y, digit=3)
+    all_digits = checks.class_mean_image(X.mean(0), X, Y, digit=3)
+    assert not all_digits and "all the digits" in all_digits.message
+    summed = checks.class_mean_image(X[Y == 3].sum(0), X, Y, digit=3)
+    assert not summed and "sum of the images" in summed.message
+    per_image = checks.class_mean_image(X[Y == 3].mean((1, 2, 3)), X, Y, digit=3)
+    assert not per_image and "over the images" in per_image.message
+    assert "fill in" in checks.class_mean_image(None, X, Y, digit=3).message
+
+
+def test_mixture_moments_follow_the_law_of_total_variance():
+    assert checks.mixture_moments(0.0, 2.5, "mix1d")  # sqrt(0.5^2 + (9 + 0 + 9) / 3)
+    assert checks.mixture_moments(torch.tensor(2.0), torch.tensor(0.5), "gauss1d")
+    cases = {0.5: "one component's spread", math.sqrt(6.0): "centers alone", 6.25: "square root",
+             0.5 + math.sqrt(6.0): "do not add"}
+    for std, words in cases.items():
+        result = checks.mixture_moments(0.0, std, "mix1d")
+        assert not result and words in result.message, (std, result.message)
+    assert not checks.mixture_moments(1.0, 2.5, "mix1d")  # the mean is checked first
+    assert "fill in" in checks.mixture_moments(None, None, "mix1d").message

@@ -54,3 +54,53 @@ def test_dirac_gan_eigenvalues():
     assert not real and "eigvals" in real.message
     assert not checks.dirac_gan_eigenvalues([0.5j, -0.5j], gp_weight=0.5)
     assert not checks.dirac_gan_eigenvalues([0.5j])
+
+
+# ---- 05 dirac_gan_eigenvalues: a function of gamma catches the sign-flipped field ---------------
+
+def _eigenvalues(field):
+    def at(gamma):
+        jacobian = torch.autograd.functional.jacobian(lambda v: torch.stack(field(v[0], v[1], gamma)),
+                                                      torch.zeros(2, dtype=torch.float64))
+        return torch.linalg.eigvals(jacobian)
+    return at
+
+
+def by_hand(theta, psi, gamma):
+    return psi * torch.sigmoid(psi * theta), -theta * torch.sigmoid(psi * theta) - gamma * psi
+
+
+def flipped(theta, psi, gamma):  # each player climbs its loss
+    return tuple(-v for v in by_hand(theta, psi, gamma))
+
+
+def test_dirac_eigenvalues_as_a_function_of_gamma():
+    assert checks.dirac_gan_eigenvalues(_eigenvalues(by_hand))
+    package = lambda t, p, g: losses.dirac_gan_field(t, p, gp_weight=g)  # noqa: E731
+    assert checks.dirac_gan_eigenvalues(_eigenvalues(package))
+    # a sign-flipped field passes at gamma = 0 (the reason to check more than one gamma) ...
+    assert checks.dirac_gan_eigenvalues(_eigenvalues(flipped)(0.0), gp_weight=0.0)
+    # ... and is caught, with its own hint, at gamma = 0.5
+    result = checks.dirac_gan_eigenvalues(_eigenvalues(flipped))
+    assert not result and "wrong sign" in result.message and "gamma = 0.5" in result.message
+
+
+def test_dirac_real_eigenvalue_hint_blames_eigvalsh_only_when_it_fits():
+    def symmetric(gamma):
+        jacobian = torch.autograd.functional.jacobian(lambda v: torch.stack(by_hand(v[0], v[1], gamma)),
+                                                      torch.zeros(2, dtype=torch.float64))
+        return torch.linalg.eigvalsh(jacobian)
+    assert "eigvalsh" in checks.dirac_gan_eigenvalues(symmetric).message
+    other_real = checks.dirac_gan_eigenvalues([0.3, -0.7])
+    assert not other_real and "eigvalsh" not in other_real.message and "complex pair" in other_real.message
+    # at gamma = 1.5 the right eigenvalues are real, and accepted
+    assert checks.dirac_gan_eigenvalues([(-1.5 + math.sqrt(1.25)) / 2, (-1.5 - math.sqrt(1.25)) / 2], gp_weight=1.5)
+    assert "raised" in checks.dirac_gan_eigenvalues(lambda gamma: 1 / 0).message
+
+
+# ---- 05 nonsaturating_loss: sigmoid + binary_cross_entropy gets the "work with logits" hint ------
+
+def test_nonsaturating_loss_through_probabilities_gets_the_logits_hint():
+    result = checks.nonsaturating_loss(lambda l: F.binary_cross_entropy(torch.sigmoid(l), torch.ones_like(l)))
+    assert not result and "clamps" in result.message and "logits" in result.message
+    assert checks.nonsaturating_loss(lambda l: F.binary_cross_entropy_with_logits(l, torch.ones_like(l)))

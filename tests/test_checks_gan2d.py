@@ -82,3 +82,30 @@ def test_r1_penalty():
     detached = checks.r1_penalty(lambda d, x: torch.tensor(losses.r1_penalty(d, x).item(), requires_grad=True))
     assert not detached and "back-propagating it failed" in detached.message  # a message, not a crash
     assert "still None" in checks.r1_penalty(lambda d, x: None).message
+
+
+# ---- 06 modes_covered: the test set tells 3 std from 1 std, 9 std^2 and squared distances -------
+
+def _radius_rule(radius, squared=False):
+    def modes_covered(samples, centers, std):
+        dist, nearest = torch.cdist(samples, centers).min(dim=1)
+        return len(torch.unique(nearest[(dist**2 if squared else dist) <= radius(std)]))
+    return modes_covered
+
+
+def test_modes_covered_accepts_the_radius_written_two_ways():
+    assert checks.modes_covered(_radius_rule(lambda s: 3 * s))
+    assert checks.modes_covered(_radius_rule(lambda s: 9 * s**2, squared=True))
+
+
+def test_modes_covered_rejects_other_radii_with_their_hints():
+    one_std = checks.modes_covered(_radius_rule(lambda s: s))
+    assert not one_std and "1 std" in one_std.message
+    squared = checks.modes_covered(_radius_rule(lambda s: 3 * s, squared=True))
+    assert not squared and "squared distance" in squared.message
+    nine = checks.modes_covered(_radius_rule(lambda s: 9 * s**2))
+    assert not nine and "9 * std ** 2" in nine.message
+    for radius in (0.4, 2.0, 4.0, 17.0):  # what used to pass: anything from ~0.4 to ~17 std
+        assert not checks.modes_covered(_radius_rule(lambda s, r=radius: r * s)), radius
+    samples = checks.modes_covered(lambda x, c, s: int((torch.cdist(x, c).min(1).values <= 3 * s).sum()))
+    assert not samples and "distinct modes" in samples.message

@@ -7,7 +7,7 @@ import pytest
 import torch
 from scipy import stats
 
-from gan_course.widgets.gan1d import GAN1DDashboard
+from gan_course.widgets.gan1d import WASSERSTEIN_CLIP, GAN1DDashboard
 from helpers import params, same, tick
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -99,3 +99,18 @@ def test_snapshot_densities_and_d_match_independent_computations():
 def test_a_2d_data_name_is_refused():
     with pytest.raises(ValueError, match="data_name must be one of .*got 'ring8'"):
         GAN1DDashboard("ring8")
+
+
+# ---- wasserstein only with a Lipschitz constraint ---------------------------------------------
+
+@pytest.mark.slow
+def test_1d_dashboard_clips_a_wasserstein_critic():
+    dash = GAN1DDashboard("gauss1d", width=16, num_samples=200, tick_ms=1)
+    assert dash.trainer.config.clip_value == 0.0
+    assert "wasserstein" not in dict(dash.loss_control.options)
+    dash.loss_control.value = "wasserstein"
+    assert dash.trainer.config.loss == "wasserstein" and dash.trainer.config.clip_value == WASSERSTEIN_CLIP
+    dash.loss_control.value = "nonsaturating"
+    assert dash.trainer.config.clip_value == 0.0
+    fresh = GAN1DDashboard("gauss1d", loss="wasserstein", width=16, num_samples=200, tick_ms=1)
+    assert fresh.trainer.config.clip_value == WASSERSTEIN_CLIP

@@ -7,7 +7,8 @@ import torch
 from PIL import Image
 
 from gan_course.widgets import gan2d
-from gan_course.widgets.gan2d import GAN2DDashboard
+from gan_course.widgets.gan1d import WASSERSTEIN_CLIP
+from gan_course.widgets.gan2d import PACK_PARTNERS, GAN2DDashboard
 from helpers import params, same, tick
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -225,3 +226,54 @@ def test_reset_of_a_pretrained_dashboard_goes_back_to_the_pretrained_state():
     assert dash.trainer.global_step == 1500 and same(params(dash.trainer.generator), g0)
     dash.controls["pack"].value = 1  # another architecture: a fresh run from the seed
     assert dash.trainer.global_step == 0
+
+
+# ---- wasserstein only with a Lipschitz constraint ---------------------------------------------
+
+@pytest.mark.slow
+def test_2d_dropdown_offers_wasserstein_with_clipping_only():
+    dash = GAN2DDashboard("ring8", **SMALL)
+    labels = dict(dash.controls["loss"].options)
+    assert labels[f"wasserstein (clip {WASSERSTEIN_CLIP})"] == "wasserstein" and "wasserstein" not in labels
+    dash.controls["loss"].value = "wasserstein"
+    assert dash.trainer.config.clip_value == WASSERSTEIN_CLIP and dash.recipe.trainer.clip_value == WASSERSTEIN_CLIP
+    dash.trainer.step()  # the clip is applied: every weight of D within [-c, c]
+    assert max(p.abs().max().item() for p in dash.trainer.discriminator.parameters()) <= WASSERSTEIN_CLIP + 1e-9
+    dash.controls["loss"].value = "hinge"  # leaving it takes the clip it added away again
+    assert dash.trainer.config.clip_value == 0.0 and dash.recipe.trainer.clip_value == 0.0
+    dash.set("loss", "wgan_gp")  # the penalty is its own constraint: no clip
+    assert dash.trainer.config.clip_value == 0.0
+
+
+def test_2d_constructor_adds_the_clip_and_keeps_one_given():
+    assert GAN2DDashboard("ring8", loss="wasserstein", **SMALL).trainer.config.clip_value == WASSERSTEIN_CLIP
+    assert GAN2DDashboard("ring8", loss="wasserstein", clip_value=0.05, **SMALL).trainer.config.clip_value == 0.05
+
+
+# ---- the packed discriminator's heatmap ------------------------------------------------------
+
+def test_packed_heatmap_packs_each_point_with_fakes_not_copies_of_itself():
+    dash = GAN2DDashboard("ring8", pack=2, **SMALL)
+    for _ in range(3):
+        dash.trainer.step()
+    s = dash.snapshot()
+    d = dash.trainer.discriminator
+    with torch.no_grad():
+        points = dash.grid_points  # (M*M, 2)
+        mates = s["x_fake"][:PACK_PARTNERS]  # (P, 2): one mate per draw when m = 2
+        by_hand = torch.stack([torch.sigmoid(d(torch.stack([p, mate]))).squeeze() for p in points[:30]
+                               for mate in mates]).reshape(30, PACK_PARTNERS).mean(1)
+        copies = torch.sigmoid(d(points[:30].repeat_interleave(2, dim=0)))  # what the heatmap used to show
+    heat = s["heat"].reshape(-1)[:30]
+    assert torch.allclose(heat, by_hand, atol=1e-6)
+    assert not torch.allclose(heat, copies, atol=1e-3)
+    dash.redraw(force=True)  # it draws, and says what it shows
+    assert "packed with 1 fake" in dash._fig.axes[0].get_title()
+
+
+def test_unpacked_heatmap_is_d_of_each_point():
+    dash = GAN2DDashboard("ring8", pack=1, **SMALL)
+    s = dash.snapshot()
+    with torch.no_grad():
+        expected = torch.sigmoid(dash.trainer.discriminator(dash.grid_points))
+    assert torch.allclose(s["heat"].reshape(-1), expected, atol=1e-6)

@@ -6,6 +6,7 @@ import pytest
 import torch
 from PIL import Image
 
+from gan_course.nets import eval_mode
 from gan_course.recipes import IMAGE_RECIPES, image_trainer
 from gan_course.train import GANTrainer
 from gan_course.widgets.images import ImageGANDashboard
@@ -221,3 +222,27 @@ def test_bad_arguments_are_refused():
         ImageGANDashboard(trainer, fixed_noise=-4)
     with pytest.raises(ValueError, match="quality_fn must be a function"):
         ImageGANDashboard(trainer, quality_fn=3)
+
+
+# ---- the image dashboard's D(G(z)) histogram ------------------------------------------------
+
+@pytest.mark.slow
+def test_fake_histogram_comes_from_the_generator_d_plays_against():
+    from gan_course.widgets.images import ImageGANDashboard
+
+    recipe = IMAGE_RECIPES["dcgan"].replace(width_g=8, width_d=8, latent_dim=16, batch_size=16, ema=0.9)
+    trainer = image_trainer("dcgan", seed=0, device="cpu", recipe=recipe, precision="fp32")
+    dash = ImageGANDashboard(trainer, fixed_noise=16, tick_ms=1)
+    dash.run(2)
+    with torch.no_grad():  # make the weight average plainly another network than G
+        for p in trainer.generator_ema.parameters():
+            p.add_(0.5 * torch.randn(p.shape, generator=torch.Generator().manual_seed(p.numel())))
+    s = dash.snapshot()
+    d = trainer.discriminator
+    with torch.no_grad(), eval_mode(trainer.generator, trainer.generator_ema, d):
+        playing = torch.sigmoid(d(trainer.generator(dash.grid_z)))
+        average = torch.sigmoid(d(trainer.generator_ema(dash.grid_z)))
+        grid = (trainer.generator_ema(dash.grid_z) + 1) / 2
+    assert torch.allclose(s["d_fake"], playing, atol=1e-5)
+    assert (s["d_fake"] - average).abs().max() > 1e-3  # what it used to show
+    assert torch.allclose(s["grid"], grid.clamp(0, 1), atol=1e-5)  # the grid still shows the average

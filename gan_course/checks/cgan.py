@@ -12,7 +12,8 @@ from gan_course.checks.core import CheckResult, passed, failed, compare, _call, 
 def smoothed_d_loss(fn: object) -> CheckResult:
     r"""Notebook 08: ``fn(real, fake, smoothing)`` is D's loss with one-sided label smoothing,
     :math:`\mathbb E[(1-s)\operatorname{softplus}(-\ell_r) + s\operatorname{softplus}(\ell_r)] + \mathbb E[\operatorname{softplus}(\ell_f)]`
-    (``losses.smoothed_d_loss``). Tested with large logits too, where sigmoid-then-log breaks."""
+    (``losses.smoothed_d_loss``). Tested with large logits too, where sigmoid-then-log breaks, and
+    with equal batch sizes, where one cross-entropy over the concatenated batch gives half the sum."""
     from gan_course import losses
 
     real = torch.tensor([3.0, -1.0, 0.5, 60.0])
@@ -31,6 +32,10 @@ def smoothed_d_loss(fn: object) -> CheckResult:
             "Your real target is s; it should be 1 - smoothing.": _bce_to(real, s) + _bce_to(fake, 0.0),
             "That is the loss without smoothing: the real target must be 1 - smoothing.":
                 _bce_to(real, 1.0) + _bce_to(fake, 0.0),
+            "That is half the loss: one binary cross-entropy over torch.cat([real, fake]) averages over both "
+            "batches. D's loss is the *sum* of the two means, mean over the real batch plus mean over the fakes "
+            "(as losses.smoothed_d_loss and the trainer compute it).":
+                (_bce_to(real, 1 - s) + _bce_to(fake, 0.0)) / 2,
         }
         result = compare(f"smoothed D loss (smoothing={s})", got, expected, rtol=1e-5, atol=1e-6, hint=hint)
         if not result:

@@ -1,4 +1,5 @@
-"""Checks for the density track: maximum likelihood, naive Bayes, mixtures and EM (notebooks 01-03)."""
+"""Checks for the density track: a first look at the data (notebook 00), maximum likelihood, naive Bayes,
+mixtures and EM (notebooks 01-03)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import math
 
 import torch
 
-from gan_course.checks.core import CheckResult, passed, compare, _not_answered, _call, _unless_missing
+from gan_course.checks.core import CheckResult, passed, failed, compare, _not_answered, _call, _unless_missing
 
 
 def bernoulli_mle(theta: object, x: torch.Tensor) -> CheckResult:
@@ -53,15 +54,21 @@ def gaussian_log_likelihood(fn: object) -> CheckResult:
 
 
 def naive_bayes_pixel_probs(theta: object, x: torch.Tensor, alpha: float = 1.0) -> CheckResult:
-    r"""Notebook 02: smoothed pixel probabilities :math:`(\sum_i x_{ij}+\alpha)/(N+2\alpha)`."""
+    r"""Notebook 02: smoothed pixel probabilities :math:`(\sum_i x_{ij}+\alpha)/(N+2\alpha)`.
+
+    Any shape that holds one value per pixel is accepted — (1, 28, 28), (28, 28) or (784,) — since
+    the prompt allows them all; the values are compared after reshaping to the images' shape.
+    """
     flat = x.double().reshape(x.shape[0], -1)
     expected = ((flat.sum(0) + alpha) / (flat.shape[0] + 2 * alpha)).reshape(x.shape[1:])
     hint = "Add alpha to the count of ones and 2*alpha to the number of images."
     try:
-        if torch.allclose(torch.as_tensor(theta, dtype=torch.float64).reshape(expected.shape),
-                          flat.mean(0).reshape(expected.shape)):
-            hint = ("No smoothing: a pixel never on in training gets theta = 0, so any test digit "
-                    "with that pixel on has probability 0 (log-likelihood -inf). Add alpha.")
+        got = torch.as_tensor(theta.detach() if isinstance(theta, torch.Tensor) else theta, dtype=torch.float64)
+        if got.numel() == expected.numel():
+            theta = got.reshape(expected.shape)  # (784,), (28, 28) and (1, 28, 28) hold the same pixels
+            if torch.allclose(theta, flat.mean(0).reshape(expected.shape)):
+                hint = ("No smoothing: a pixel never on in training gets theta = 0, so any test digit "
+                        "with that pixel on has probability 0 (log-likelihood -inf). Add alpha.")
     except (TypeError, RuntimeError, ValueError):
         pass
     return _unless_missing("theta", theta, lambda: compare("theta", theta, expected, rtol=1e-5, hint=hint))
@@ -137,3 +144,67 @@ def gmm_num_parameters(value: object, num_components: int, dim: int, covariance:
             "D(D+1)/2; a diagonal one has D.")
     return _unless_missing("number of parameters", value, lambda: compare(
         "number of parameters", value, float(expected), rtol=0, atol=0.5, hint=hint))
+
+
+# --------------------------------------------------------------------------------------------
+# Notebook 00: a first look at the data
+# --------------------------------------------------------------------------------------------
+
+
+def class_mean_image(image: object, x: torch.Tensor, y: torch.Tensor, digit: int) -> CheckResult:
+    r"""Notebook 00: the average image of one digit, :math:`\bar x_c = \frac{1}{N_c}\sum_{i: y_i = c} x_i`.
+
+    Any shape with one value per pixel is accepted: (1, 28, 28), (28, 28) or (784,).
+    """
+    if (problem := _not_answered("the mean image", image)) is not None:
+        return problem
+    xd = x.double()
+    expected = xd[y == digit].mean(0)  # (1, 28, 28)
+    try:
+        got = torch.as_tensor(image.detach() if isinstance(image, torch.Tensor) else image, dtype=torch.float64)
+    except (TypeError, RuntimeError, ValueError):
+        return compare("the mean image", image, expected)
+    if got.numel() != expected.numel():
+        return failed(f"the mean image: expected one value per pixel ({expected.numel()}), got shape "
+                      f"{tuple(got.shape)}. Average over the images (dim=0), not over the pixels.")
+    got = got.reshape(expected.shape)
+    hint = f"Keep the images whose label is {digit} (x[y == {digit}]) and average them over dim=0."
+    if torch.allclose(got, xd.mean(0)):
+        hint = f"That is the mean of all the digits: keep only the {digit}s first (x[y == {digit}])."
+    elif torch.allclose(got, xd[y == digit].sum(0)):
+        hint = "That is the sum of the images: divide by how many there are (or use .mean(0))."
+    return compare("the mean image", got, expected, rtol=1e-5, atol=1e-7, hint=hint)
+
+
+def mixture_moments(mean: object, std: object, name: str) -> CheckResult:
+    r"""Notebook 00: the exact mean and standard deviation of an equal-weight 1-D toy mixture.
+
+    .. math:: \mu = \frac1K\sum_k \mu_k, \qquad
+              \sigma_{mix}^2 = \sigma^2 + \frac1K\sum_k (\mu_k - \mu)^2
+
+    (the law of total variance: the spread within a component plus the spread of the centers).
+    """
+    from gan_course.data import toy_modes
+
+    centers, sigma = toy_modes(name)
+    centers = centers.double().flatten()
+    mu = centers.mean()
+    var = sigma**2 + ((centers - mu) ** 2).mean()
+    first = _unless_missing("the mean", mean, lambda: compare(
+        "the mean", mean, mu, rtol=1e-6, atol=1e-6, hint="With equal weights the mean is the average of the centers."))
+    if not first:
+        return first
+    hint = "Var = (spread within a component, sigma^2) + (spread of the centers around the mean)."
+    wrong = {"That is one component's spread: add the spread of the centers (law of total variance).": sigma,
+             "That is the spread of the centers alone: add the variance sigma^2 within each component.":
+                 ((centers - mu) ** 2).mean().sqrt().item(),
+             "That is the variance: take its square root.": var.item(),
+             "Standard deviations do not add: add the two variances, then take the square root.":
+                 sigma + ((centers - mu) ** 2).mean().sqrt().item()}
+    try:
+        value = float(torch.as_tensor(std.detach() if isinstance(std, torch.Tensor) else std))
+        hint = next((h for h, v in wrong.items() if math.isclose(value, v, rel_tol=1e-4)), hint)
+    except (TypeError, RuntimeError, ValueError):
+        pass
+    second = _unless_missing("the std", std, lambda: compare("the std", std, var.sqrt(), rtol=1e-5, hint=hint))
+    return passed(f"Right: mean {mu.item():.3g} and std {var.sqrt().item():.4g} for {name}.") if second else second

@@ -9,22 +9,44 @@ import torch
 from gan_course.checks.core import CheckResult, compare, _call, _allclose, _TinyCritic, _penalty_result
 
 
+# the distance, in std, from each of 8 modes to its closest sample (inf: no sample near it); only the
+# first three are within 3 std, and every other radius, or a squared distance compared with 3 std,
+# counts another number of modes
+_MODE_GAPS = (0.5, 2.0, 2.9, 3.1, 5.0, 12.0, 20.0, math.inf)
+
+
 def _mode_test_set() -> tuple[torch.Tensor, torch.Tensor, float]:
-    """Samples around 4 of 5 centers, some far off, so that the common mistakes give other answers."""
+    """Samples at known distances from 8 modes 10 apart (so each sample's nearest mode is its own).
+
+    Mode k's closest sample lies ``_MODE_GAPS[k]`` std away; mode 0 also gets three more samples
+    0.5 std away, so counting high-quality *samples* (6) is not counting modes. With std = 0.05 a radius
+    of 1 std counts 1 mode, 2 std 2, 3 std 3 (the answer), 4 std 4, 9 std^2 = 0.45 std none,
+    and a squared distance compared with 3 std (radius 7.7 std) 5.
+    """
     gen = torch.Generator().manual_seed(5)
-    centers = torch.tensor([[0.0, 0.0], [2.0, 0.0], [0.0, 2.0], [2.0, 2.0], [4.0, 4.0]])  # (5, 2)
     std = 0.05
-    near = centers[torch.tensor([0] * 40 + [1] * 30 + [2] * 20 + [3] * 10)]  # (100, 2)
-    x = near + std * torch.randn(100, 2, generator=gen)
-    off = torch.tensor([[3.4, 3.4], [3.5, 3.3], [1.0, 0.1]])  # nearest to mode 4 (twice) and 0, but far
-    return torch.cat([x, off]), centers, std
+    centers = 10.0 * torch.stack([torch.arange(8.0) % 4, torch.div(torch.arange(8.0), 4, rounding_mode="floor")],
+                                 dim=1)  # (8, 2): a 4 x 2 grid
+    angles = 2 * math.pi * torch.rand(8, generator=gen)  # (8,) a random direction per mode
+    direction = torch.stack([angles.cos(), angles.sin()], dim=1)  # (8, 2)
+    gaps = torch.tensor([g if math.isfinite(g) else 0.0 for g in _MODE_GAPS])
+    keep = torch.tensor([math.isfinite(g) for g in _MODE_GAPS])
+    x = (centers + std * gaps[:, None] * direction)[keep]  # (7, 2): one sample per mode but the last
+    extra = centers[0] + 0.5 * std * direction[1:4]  # (3, 2): three more high-quality samples of mode 0
+    return torch.cat([x, extra]), centers, std
+
+
+def _covered_within(radius_in_std: float) -> int:
+    """The modes the test set covers with another radius (what a common mistake computes)."""
+    return sum(g <= radius_in_std for g in _MODE_GAPS)
 
 
 def modes_covered(fn: object) -> CheckResult:
     r"""Notebook 06: ``fn(samples (N, 2), centers (K, 2), std)`` returns the number of covered modes.
 
     A mode is covered when at least one *high-quality* sample (within 3 std of its nearest
-    center) has it as nearest center.
+    center) has it as nearest center. The test set tells a radius of 3 std from 1 or 4 std, from
+    a squared distance compared with 3 std, and from 9 std^2 used as a distance.
     """
     from gan_course.metrics import mode_coverage
 
@@ -32,12 +54,19 @@ def modes_covered(fn: object) -> CheckResult:
     got, problem = _call("modes covered", fn, x, centers, std)
     if problem is not None:
         return problem
-    expected = mode_coverage(x, centers, std).modes_covered  # 4: mode 4 only has far samples nearest
+    expected = mode_coverage(x, centers, std).modes_covered  # 3
     hint = "Find each sample's nearest center (torch.cdist, argmin), keep those within 3 * std, count distinct modes."
+    mistakes = {
+        _covered_within(1.0): "That is a radius of 1 std: a sample is of high quality within 3 * std of its mode.",
+        _covered_within(math.sqrt(3 / std)): ("You compared a squared distance with 3 * std: compare the distance "
+                                              "itself (torch.cdist) with 3 * std, or its square with (3 * std) ** 2."),
+        _covered_within(9 * std): "You compared the distance with 9 * std ** 2: compare it with 3 * std.",
+        len(centers) - 1: ("Every mode that is some sample's nearest counts here: keep only the high quality "
+                           "samples, within 3 * std of their nearest center."),
+        int((torch.cdist(x, centers).min(dim=1).values <= 3 * std).sum()): "That counts high-quality samples; count the distinct modes they are nearest to (torch.unique).",
+    }
     try:
-        if int(got) == 5:
-            hint = ("Mode (4, 4) is only the nearest center of samples far from it: a sample counts only "
-                    "when it is of high quality (within 3 std of that center).")
+        hint = mistakes.get(int(got), hint)
     except (TypeError, ValueError, RuntimeError):
         pass
     return compare("modes covered", got, float(expected), rtol=0, atol=0.01, hint=hint)

@@ -87,7 +87,7 @@ class EMDashboard(Dashboard):
         ax_curve.plot(range(len(self.curve)), self.curve, "o-", color="C0", ms=3)
         ax_curve.set_xlabel("M steps")
         ax_curve.set_ylabel("mean log-likelihood (nats)")
-        ax_curve.set_title("log-likelihood never decreases")
+        ax_curve.set_title("log-likelihood after each M step")
         ax_curve.grid(alpha=0.3)
         fig.tight_layout()
 

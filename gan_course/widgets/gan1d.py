@@ -22,6 +22,23 @@ from gan_course.specs import TrainerConfig
 from gan_course.widgets.base import Dashboard
 
 ONE_D_TOYS = ("gauss1d", "mix1d")
+# A Wasserstein critic must be kept Lipschitz: the dashboards offer "wasserstein" only with weight
+# clipping (the original WGAN's c = 0.01, added when none is set); "wgan_gp" carries its penalty.
+WASSERSTEIN_CLIP = 0.01
+LOSS_CHOICES = tuple((f"wasserstein (clip {WASSERSTEIN_CLIP})" if name == "wasserstein" else name, name)
+                     for name in LOSS_NAMES)
+
+
+def with_lipschitz_constraint(changes: dict, clip_value: float) -> dict:
+    """``changes`` to a run's settings, plus ``clip_value`` when they ask for the plain ``wasserstein``
+    loss without one (a critic with no Lipschitz constraint can grow without bound), or back to 0
+    when they leave it for another loss while the clip is the one added here."""
+    loss = changes.get("loss")
+    if loss == "wasserstein" and clip_value == 0 and "clip_value" not in changes:
+        return {**changes, "clip_value": WASSERSTEIN_CLIP}
+    if loss is not None and loss != "wasserstein" and clip_value == WASSERSTEIN_CLIP and "clip_value" not in changes:
+        return {**changes, "clip_value": 0.0}
+    return changes
 
 
 class GAN1DDashboard(Dashboard):
@@ -29,7 +46,8 @@ class GAN1DDashboard(Dashboard):
 
     Args:
         data_name: ``"gauss1d"`` or ``"mix1d"``.
-        loss: a name in ``losses.LOSS_NAMES``.
+        loss: a name in ``losses.LOSS_NAMES``; ``"wasserstein"`` comes with weight clipping
+            (``WASSERSTEIN_CLIP``), since a critic without a Lipschitz constraint has no bound.
         lr_d, lr_g, d_steps, batch_size: as in ``GANTrainer``.
         width, depth: of both networks (latent_dim is 1, so the map z -> x is a curve).
         seed: seeds the data, the initial weights and the training streams.
@@ -51,7 +69,7 @@ class GAN1DDashboard(Dashboard):
         self.x_data = data.toy(data_name, 10000, seed=seed)  # (N, 1)
         self.grid = torch.linspace(-6, 6, 481)  # (M,)
         self.p_data = data.toy_log_prob(data_name, self.grid[:, None]).exp()  # (M,)
-        self.loss_control = W.Dropdown(options=LOSS_NAMES, value=loss, description="loss")
+        self.loss_control = W.Dropdown(options=LOSS_CHOICES, value=loss, description="loss")
         self.lr_d_control = W.FloatLogSlider(value=lr_d, base=10, min=-5, max=-1, description="lr_d",
                                              continuous_update=False, readout_format=".1e")
         self.lr_g_control = W.FloatLogSlider(value=lr_g, base=10, min=-5, max=-1, description="lr_g",
@@ -69,7 +87,8 @@ class GAN1DDashboard(Dashboard):
 
     def _build_trainer(self) -> None:
         """A fresh run of the controls' setting (the seed fixes the weights and the streams)."""
-        config = TrainerConfig(loss=self.loss_control.value, lr_d=self.lr_d_control.value, lr_g=self.lr_g_control.value,
+        loss = with_lipschitz_constraint({"loss": self.loss_control.value}, 0.0)  # wasserstein comes clipped
+        config = TrainerConfig(**loss, lr_d=self.lr_d_control.value, lr_g=self.lr_g_control.value,
                                d_steps=self.d_steps_control.value, batch_size=self.batch_size)
         self.recipe = ToyRecipe(specs.MLPSpec(latent_dim=1, width=self.width, depth=self.depth), config,
                                 num_data=len(self.x_data))
@@ -80,7 +99,8 @@ class GAN1DDashboard(Dashboard):
     def _on_control(self, change: dict) -> None:
         names = {self.loss_control: "loss", self.lr_d_control: "lr_d", self.lr_g_control: "lr_g",
                  self.d_steps_control: "d_steps"}
-        self._guarded(lambda: self.trainer.update(**{names[change["owner"]]: change["new"]}))
+        changes = with_lipschitz_constraint({names[change["owner"]]: change["new"]}, self.trainer.config.clip_value)
+        self._guarded(lambda: self.trainer.update(**changes))
         self.redraw(force=True)
 
     def advance(self, action: str) -> None:

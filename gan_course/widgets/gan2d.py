@@ -34,15 +34,16 @@ from gan_course import checkpoints, divergences
 from gan_course.config import weights_path
 from gan_course.data import DATASETS_2D, dataset_2d  # noqa: F401  (notebook 06 imports them from here)
 from gan_course.loop import OPTIMIZERS
-from gan_course.losses import LOSS_NAMES
 from gan_course.specs import NOISE
 from gan_course.plots import GAN_COLORS, plot_curves
 from gan_course.recipes import TOY_RECIPES, ToyRecipe, toy_trainer
 from gan_course.train import GANTrainer
 from gan_course.validate import require_choice, require_positive_int, require_positive_number
 from gan_course.widgets.base import Dashboard
+from gan_course.widgets.gan1d import LOSS_CHOICES, with_lipschitz_constraint
 
 LAYERS = ("real", "fake", "D(x)", "manifold", "gradients")
+PACK_PARTNERS = 8  # with packing, the heatmap averages D over this many draws of the m - 1 pack-mates
 # the controls that act on the running trainer (GANTrainer.update); every other one restarts training
 LIVE = ("loss", "lr_d", "lr_g", "d_steps", "r1_weight", "optimizer_d", "optimizer_g")
 
@@ -112,7 +113,7 @@ class GAN2DDashboard(Dashboard):
             require_positive_number("std", std)
         self.user_modes = (centers, std)
         base = recipe or TOY_RECIPES["ring8" if self.user_data is not None else self.data_name]
-        self.recipe = base.replace(**changes)
+        self.recipe = base.replace(**with_lipschitz_constraint(changes, base.trainer.clip_value))
         self.num_samples = require_positive_int("num_samples", num_samples)
         self.grid_size = require_positive_int("grid_size", grid_size)
         self.num_arrows, self.device = require_positive_int("num_arrows", num_arrows), device
@@ -139,7 +140,7 @@ class GAN2DDashboard(Dashboard):
         slider = dict(continuous_update=False, style={"description_width": "initial"})
         log_lr = dict(base=10, min=-5, max=-1, readout_format=".1e", **slider)
         self.controls = {
-            "loss": W.Dropdown(options=LOSS_NAMES, value=cfg.loss, description="loss"),
+            "loss": W.Dropdown(options=LOSS_CHOICES, value=cfg.loss, description="loss"),
             "optimizer_d": W.Dropdown(options=OPTIMIZERS, value=cfg.optimizer_d, description="opt D"),
             "optimizer_g": W.Dropdown(options=OPTIMIZERS, value=cfg.optimizer_g, description="opt G"),
             "lr_d": W.FloatLogSlider(value=cfg.lr_d, description="lr_d", **log_lr),
@@ -199,9 +200,10 @@ class GAN2DDashboard(Dashboard):
             return
         if self._current(name) == value:
             return  # nothing changes (e.g. a control put back after a refused value)
-        new = self.recipe.replace(**{name: value})  # validates
+        changes = with_lipschitz_constraint({name: value}, self.recipe.trainer.clip_value)
+        new = self.recipe.replace(**changes)  # validates
         if name in LIVE:
-            self.trainer.update(**{name: value})
+            self.trainer.update(**changes)
         self.recipe = new
         if name in LIVE:
             self.redraw(force=True)
@@ -290,19 +292,40 @@ class GAN2DDashboard(Dashboard):
 
     # ---- what is drawn --------------------------------------------------------------------------
 
-    def _logits(self, x: torch.Tensor) -> torch.Tensor:
-        """D's output per point x (N, 2); with packing each point is shown as a pack of m copies."""
-        m = self.trainer.discriminator.pack
-        x = x.to(self.trainer.device).repeat_interleave(m, dim=0)  # (N * m, 2): a pack of m copies each
-        return self.trainer.discriminator(x).float().cpu()  # (N,)
+    def _heat(self, x: torch.Tensor, x_fake: torch.Tensor) -> torch.Tensor:
+        """What the heatmap shows at each point x (N, 2): D(x) = σ(logit) for the standard losses, the
+        raw score otherwise.
+
+        With packing (m > 1) D judges m samples at once, so a single point has no D(x) of its own
+        (and a pack of m copies of x is neither a real nor a fake input). The heatmap then shows what
+        a fake sample at x gets from D: x packed with m - 1 of the current fakes, averaged over
+        ``PACK_PARTNERS`` draws of those pack-mates.
+        """
+        t = self.trainer
+        m = t.discriminator.pack
+        x = x.to(t.device)
+        if m == 1:
+            out = t.discriminator(x).float()  # (N,)
+            return (torch.sigmoid(out) if self.probabilities else out).cpu()
+        need = PACK_PARTNERS * (m - 1)
+        mates = x_fake.to(t.device)[torch.arange(need) % len(x_fake)].reshape(PACK_PARTNERS, m - 1, 2)  # (P, m-1, 2)
+        n = len(x)
+        packs = torch.cat([x[:, None, None, :].expand(n, PACK_PARTNERS, 1, 2),
+                           mates[None].expand(n, -1, -1, -1)], dim=2)  # (N, P, m, 2): x first, then its mates
+        out = t.discriminator(packs.reshape(-1, 2)).float().reshape(n, PACK_PARTNERS)  # (N, P)
+        return (torch.sigmoid(out) if self.probabilities else out).mean(dim=1).cpu()  # (N,)
+
+    @property
+    def probabilities(self) -> bool:
+        """Whether D's output reads as a probability σ(logit) for the current loss."""
+        return self.trainer.config.loss in ("minimax", "nonsaturating")
 
     @torch.no_grad()
     def snapshot(self) -> dict:
         """Everything the panels show, as CPU tensors (one batched no-grad pass for the heatmap)."""
         t = self.trainer
         x_fake = t.sample(self.num_samples, seed=12345).cpu()  # (S, 2): fixed z, so frames compare
-        logits = self._logits(self.grid_points)  # (M*M,)
-        heat = torch.sigmoid(logits) if t.config.loss in ("minimax", "nonsaturating") else logits
+        heat = self._heat(self.grid_points, x_fake)  # (M*M,)
         out = {"x_fake": x_fake, "heat": heat.reshape(self.grid_size, self.grid_size)}  # (M, M), [i_x, i_y]
         if self.recipe.net.latent_dim == 2:
             out["manifold"] = self._manifold()
@@ -414,6 +437,9 @@ class GAN2DDashboard(Dashboard):
         ax.set_aspect("equal")
         name = self.data_name
         what = "D(x): green real, pink fake" if sigmoid else "critic: green high, pink low"
+        m = self.trainer.discriminator.pack
+        if m > 1:
+            what += f"\n(each point packed with {m - 1} fake{'s' if m > 2 else ''}, mean of {PACK_PARTNERS})"
         ax.set_title(f"{name}, step {step} | {what}", fontsize=10)
         ax.tick_params(labelsize=7)
         if show["real"] or show["fake"]:

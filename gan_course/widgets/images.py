@@ -4,7 +4,8 @@ Panels, redrawn a few times a second at most:
 
 1. samples from a **fixed** noise batch z (the same z every frame, so the same digits take shape);
    for a conditional model one row per class, labelled, and the same z down each column;
-2. histograms of D's output on a fixed real batch and on the grid's samples: D(x) = σ(logit) for
+2. histograms of D's output on a fixed real batch and on fakes from the grid's z made by the
+   generator D plays against (not its weight average, which the grid shows): D(x) = σ(logit) for
    the standard losses, the raw critic scores for the other losses (Wasserstein, hinge, ...);
 3. d_loss and g_loss; 4. the gradient norms of both players (log scale);
 5. a quality figure (say the classifier score) every ``quality_every`` steps, when a
@@ -28,6 +29,7 @@ import copy
 import html
 import math
 import traceback
+import warnings
 from typing import Callable
 
 import ipywidgets as W
@@ -168,7 +170,9 @@ class ImageGANDashboard(Dashboard):
 
     def reset_state(self) -> None:
         cfg = self.trainer.config
-        self.trainer.load_state_dict(copy.deepcopy(self._start))  # a copy: the start stays intact
+        with warnings.catch_warnings():  # the sliders' settings are put back just below: nothing to warn about
+            warnings.filterwarnings("ignore", message="the checkpoint's settings were restored")
+            self.trainer.load_state_dict(copy.deepcopy(self._start))  # a copy: the start stays intact
         self.trainer.update(lr_d=cfg.lr_d, lr_g=cfg.lr_g, d_steps=cfg.d_steps)  # the sliders' values
         self.quality = copy.deepcopy(self._start_quality)
         self.quality_error = None
@@ -176,8 +180,11 @@ class ImageGANDashboard(Dashboard):
     # ---- what is drawn ----------------------------------------------------------------------
 
     @torch.no_grad()
-    def _generate(self, z: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
-        g = self.trainer.sampling_generator  # the weight average when the trainer keeps one (ema > 0)
+    def _generate(self, z: torch.Tensor, y: torch.Tensor | None, playing: bool = False) -> torch.Tensor:
+        """G(z[, y]) in eval mode: from ``sampling_generator`` (the weight average when the trainer
+        keeps one, ema > 0), or with ``playing`` from the generator D is trained against."""
+        t = self.trainer
+        g = t.generator if playing else t.sampling_generator
         with eval_mode(g), self.trainer.autocast():
             return (g(z) if y is None else g(z, y)).float()
 
@@ -190,16 +197,21 @@ class ImageGANDashboard(Dashboard):
     @torch.no_grad()
     def snapshot(self) -> dict[str, torch.Tensor]:
         """What the panels show, on the CPU: ``grid`` (N, 1, 28, 28) in [0, 1] from the fixed z,
-        and D's outputs ``d_real`` (R,) on the fixed real batch and ``d_fake`` (N,) on the grid's
-        samples (σ(logit) for the standard losses, raw scores otherwise). One batched no-grad
-        pass through G, one through D (in eval mode each sample's output is its own)."""
-        x_fake = self._generate(self.grid_z, self.grid_y)  # (N, 1, 28, 28) in [-1, 1]
+        and D's outputs ``d_real`` (R,) on the fixed real batch and ``d_fake`` (N,) on fakes from
+        the same z made by ``trainer.generator``, the player D is trained against (σ(logit) for
+        the standard losses, raw scores otherwise). The grid comes from ``sampling_generator``: with
+        a weight average (ema > 0) that is another network, whose samples D never sees in training,
+        so it gets a pass of its own. One batched no-grad pass through D (in eval mode each
+        sample's output is its own)."""
+        x_grid = self._generate(self.grid_z, self.grid_y)  # (N, 1, 28, 28) in [-1, 1]
+        playing = self.trainer.generator_ema is not None
+        x_fake = self._generate(self.grid_z, self.grid_y, playing=True) if playing else x_grid  # (N, 1, 28, 28)
         both = torch.cat([self.real_x, x_fake.to(self.real_x.dtype)])  # (R + N, 1, 28, 28)
         y = None if self.grid_y is None else torch.cat([self.real_y, self.grid_y])  # (R + N,)
         real, fake = self._critic(both, y).split([len(self.real_x), len(x_fake)])  # (R,), (N,)
         if self.probabilities:
             real, fake = torch.sigmoid(real), torch.sigmoid(fake)
-        return {"grid": ((x_fake + 1) / 2).clamp(0, 1).cpu(), "d_real": real.cpu(), "d_fake": fake.cpu()}
+        return {"grid": ((x_grid + 1) / 2).clamp(0, 1).cpu(), "d_real": real.cpu(), "d_fake": fake.cpu()}
 
     @property
     def probabilities(self) -> bool:
