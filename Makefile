@@ -46,7 +46,12 @@ BOOK_STAMP  := $(if $(wildcard $(VENV)/.installed-test),$(VENV)/.installed-test,
 # (make slides NOTEBOOKS="03 07"); FAST mode unless GAN_COURSE_FAST=0 (make book GAN_COURSE_FAST=0).
 NOTEBOOKS  ?=
 
-.PHONY: install browser lab test test-min lock clean slides book student
+# ipywidgets 7.7, the version Colab's frontend renders natively, beside .venv's other packages:
+# tests/test_colab.py runs the dashboards with it first on PYTHONPATH (ipywidgets alone, no deps).
+IPYWIDGETS7      := build/ipywidgets7
+IPYWIDGETS7_PINS := ipywidgets==7.7.5 ipython_genutils==0.2.0
+
+.PHONY: install browser lab test test-min lock clean slides book student ipywidgets7
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -78,10 +83,18 @@ browser:
 	    echo "chromium not found (sudo apt-get install chromium): the browser tests will be skipped"; \
 	  fi; }
 
+# Once per machine (a stamp); cheap: two pure-Python wheels, ~1 MB.
+$(IPYWIDGETS7)/.installed: | $(BIN)/python
+	rm -rf $(IPYWIDGETS7)
+	$(PIP) install --quiet --no-deps --target $(IPYWIDGETS7) $(IPYWIDGETS7_PINS)
+	touch $@
+
+ipywidgets7: $(IPYWIDGETS7)/.installed
+
 lab: install
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
 
-test: $(VENV)/.installed-test browser
+test: $(VENV)/.installed-test browser $(IPYWIDGETS7)/.installed
 	GAN_COURSE_FAST=$${GAN_COURSE_FAST:-1} $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The declared lower bounds, together: every dependency of the course and its tests at the

@@ -32,6 +32,33 @@ from matplotlib.figure import Figure
 from gan_course.plots import figure_to_png, new_figure
 from gan_course.validate import require_choice, require_int, require_nonnegative_number, require_positive_int
 
+# Colab's frontend renders ipywidgets 7's core widgets natively (8 only through its opt-in custom
+# widget manager), so the dashboards run under both 7.7 and 8. Of what they use, only the Play
+# widget differs: 8 renamed 7's ``_playing`` trait to ``playing``, and 7 calls its tooltip
+# ``description_tooltip``. ``Play`` offers 8's names under both; observe ``PLAYING``.
+IPYWIDGETS_MAJOR = int(W.__version__.split(".", 1)[0])
+PLAYING = "playing" if IPYWIDGETS_MAJOR >= 8 else "_playing"  # the trait to observe for Play/Pause
+
+if IPYWIDGETS_MAJOR >= 8:
+    Play = W.Play
+else:
+    class Play(W.Play):  # ipywidgets 7.x
+        """ipywidgets 7's Play with 8's names: ``playing`` (read and set) and ``tooltip``."""
+
+        def __init__(self, *, tooltip: str | None = None, **kwargs) -> None:
+            if tooltip is not None:
+                kwargs["description_tooltip"] = tooltip
+            super().__init__(**kwargs)
+
+        @property
+        def playing(self) -> bool:
+            return self._playing
+
+        @playing.setter
+        def playing(self, value: bool) -> None:
+            self._playing = value
+
+
 def log_slider(value: float, low: int, high: int, **kw) -> W.FloatLogSlider:
     """A base-10 log slider over ``[10**low, 10**high]``, widened to hold ``value``: a slider
     never shows a value other than the one in force (ipywidgets would clamp it silently)."""
@@ -88,8 +115,8 @@ class Dashboard:
         self._scrubbing = False  # True while the history slider is being set by code
 
         self.image = W.Image(format="png")
-        self.play = W.Play(value=0, min=0, max=10**9, step=1, interval=tick_ms, show_repeat=False,
-                           description="Play", tooltip="Play / Pause")
+        self.play = Play(value=0, min=0, max=10**9, step=1, interval=tick_ms, show_repeat=False,
+                         description="Play", tooltip="Play / Pause")
         self.buttons = {action: W.Button(description=ACTION_LABELS.get(action, action),
                                          layout=W.Layout(width="auto"))
                         for action in self.actions}
@@ -101,7 +128,7 @@ class Dashboard:
         self.readout = W.HTML()
 
         self.play.observe(self._on_tick, names="value")
-        self.play.observe(self._on_play_toggle, names="playing")
+        self.play.observe(self._on_play_toggle, names=PLAYING)
         for action, button in self.buttons.items():
             button.on_click(lambda _button, action=action: self._guarded(self.step, action))
         self.reset_button.on_click(lambda _button: self._guarded(self.reset))
