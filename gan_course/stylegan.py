@@ -1,0 +1,195 @@
+r"""StyleGAN in miniature: a mapping network, styles injected at 7x7, 14x14 and 28x28, per-layer
+noise, style mixing, and truncation (Karras, Laine & Aila, 2019, *A Style-Based Generator
+Architecture for Generative Adversarial Networks*).
+
+The generator does not read z at its input. A mapping network turns it into a style vector,
+:math:`w = f(z)`; the synthesis network starts from a *learned constant* 7x7 map and, after every
+convolution, adds per-pixel noise and re-styles each feature map with adaptive instance
+normalisation,
+
+.. math:: \mathrm{AdaIN}(h, w) = \gamma(w)\,\frac{h - \mu(h)}{\sigma(h)} + \beta(w),
+
+with :math:`(\gamma, \beta)` an affine map of :math:`w`, one per layer. Each layer can be given
+its own :math:`w`: *style mixing* takes the early (coarse, 7x7) layers' styles from one sample
+and the late (fine, 28x28) ones from another. The discriminator is the DCGAN one, and
+``GANTrainer`` trains the pair as it trains every GAN of the course.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from gan_course.nets import DCGANDiscriminator
+from gan_course.specs import TrainerConfig
+from gan_course.train import GANTrainer
+from gan_course.validate import require_in_range, require_int
+
+RESOLUTIONS = (7, 7, 14, 14, 28, 28)  # the resolution of each styled layer, two per scale
+
+
+class MappingNetwork(nn.Module):
+    r""":math:`w = f(z)`: an MLP of ``depth`` LeakyReLU layers after normalising z to the sphere."""
+
+    def __init__(self, latent_dim: int, w_dim: int, depth: int = 4) -> None:
+        super().__init__()
+        dims = [latent_dim] + [w_dim] * depth
+        layers: list[nn.Module] = []
+        for a, b in zip(dims[:-1], dims[1:]):
+            layers += [nn.Linear(a, b), nn.LeakyReLU(0.2)]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        z = z * torch.rsqrt(z.pow(2).mean(dim=1, keepdim=True) + 1e-8)  # pixel norm: |z| = sqrt(d)
+        return self.net(z)  # (B, w_dim)
+
+
+class StyleLayer(nn.Module):
+    r"""3x3 convolution, per-pixel noise scaled per channel, LeakyReLU, then AdaIN with the style w."""
+
+    def __init__(self, in_channels: int, out_channels: int, w_dim: int, size: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, out_channels, 3, padding=1)
+        self.noise_weight = nn.Parameter(torch.zeros(1, out_channels, 1, 1))  # learned strength of the noise
+        self.style = nn.Linear(w_dim, 2 * out_channels)  # w -> (gamma, beta)
+        nn.init.zeros_(self.style.weight)
+        with torch.no_grad():  # start as the identity style: gamma = 1, beta = 0
+            self.style.bias.copy_(torch.cat([torch.ones(out_channels), torch.zeros(out_channels)]))
+        self.register_buffer("fixed_noise", torch.randn(1, 1, size, size))  # the noise map in eval mode
+
+    def forward(self, h: torch.Tensor, w: torch.Tensor, noise: torch.Tensor | None) -> torch.Tensor:
+        h = self.conv(h)
+        if noise is None:
+            noise = self.fixed_noise if not self.training else torch.randn(len(h), 1, *h.shape[2:], device=h.device)
+        h = F.leaky_relu(h + self.noise_weight * noise, 0.2)
+        gamma, beta = self.style(w)[:, :, None, None].chunk(2, dim=1)  # (B, C, 1, 1) each
+        return gamma * F.instance_norm(h) + beta
+
+
+class StyleGenerator(nn.Module):
+    r"""A style-based generator for 28x28 digits: :math:`z \to w`, then a constant 7x7 map styled
+    by six ``StyleLayer`` (two at each of 7x7, 14x14, 28x28), then a 1x1 convolution and tanh.
+
+    Args:
+        latent_dim: size of z.
+        w_dim: size of w.
+        channels: feature maps at 7x7, 14x14 and 28x28.
+        mixing: in training, the probability that a batch mixes two styles at a random layer
+            (the mixing regularisation of Karras et al.), so neighbouring layers do not rely on
+            sharing one w.
+
+    >>> StyleGenerator()(torch.zeros(2, 32)).shape
+    torch.Size([2, 1, 28, 28])
+    """
+
+    def __init__(self, latent_dim: int = 32, w_dim: int = 64, channels: tuple[int, int, int] = (64, 32, 16),
+                 mixing: float = 0.5) -> None:
+        super().__init__()
+        self.latent_dim = require_int("latent_dim", latent_dim)
+        self.w_dim = require_int("w_dim", w_dim)
+        self.mixing = require_in_range("mixing", mixing, 0, 1)
+        c7, c14, c28 = (require_int("channels", c) for c in channels)
+        self.mapping = MappingNetwork(latent_dim, w_dim)
+        self.const = nn.Parameter(torch.randn(1, c7, 7, 7))
+        self.layers = nn.ModuleList([StyleLayer(c7, c7, w_dim, 7), StyleLayer(c7, c7, w_dim, 7),
+                                     StyleLayer(c7, c14, w_dim, 14), StyleLayer(c14, c14, w_dim, 14),
+                                     StyleLayer(c14, c28, w_dim, 28), StyleLayer(c28, c28, w_dim, 28)])
+        self.to_image = nn.Conv2d(c28, 1, 1)
+        self.register_buffer("w_mean", torch.zeros(w_dim))  # the average w (for truncation), tracked in training
+        self._mix_gen = torch.Generator().manual_seed(0)  # where mixing regularisation draws its coins
+
+    @property
+    def num_styles(self) -> int:
+        return len(self.layers)
+
+    def synthesize(self, ws: torch.Tensor, noise: list[torch.Tensor] | None = None) -> torch.Tensor:
+        """Images from one style per layer, ``ws`` (B, num_styles, w_dim); ``noise`` optional per layer."""
+        if ws.ndim != 3 or ws.shape[1:] != (self.num_styles, self.w_dim):
+            raise ValueError(f"ws must have shape (B, {self.num_styles}, {self.w_dim}), got {tuple(ws.shape)}")
+        h = self.const.expand(len(ws), -1, -1, -1)  # (B, c7, 7, 7)
+        for i, layer in enumerate(self.layers):
+            if i in (2, 4):
+                h = F.interpolate(h, scale_factor=2, mode="nearest")  # 7 -> 14 -> 28
+            h = layer(h, ws[:, i], None if noise is None else noise[i])
+        return torch.tanh(self.to_image(h))  # (B, 1, 28, 28)
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        if y is not None:
+            raise ValueError("this StyleGAN is unconditional; it takes no labels y")
+        w = self.mapping(z)  # (B, w_dim)
+        ws = w[:, None].expand(-1, self.num_styles, -1)  # (B, L, w_dim): one w for every layer
+        if self.training:
+            with torch.no_grad():
+                self.w_mean.lerp_(w.detach().float().mean(0), 0.01)
+            if self.mixing > 0 and float(torch.rand((), generator=self._mix_gen)) < self.mixing:
+                other = self.mapping(z.roll(1, dims=0))  # another sample's w
+                cut = int(torch.randint(1, self.num_styles, (), generator=self._mix_gen))
+                ws = torch.cat([ws[:, :cut], other[:, None].expand(-1, self.num_styles - cut, -1)], dim=1)
+        return self.synthesize(ws)
+
+    @torch.no_grad()
+    def styles(self, z: torch.Tensor, truncation: float = 1.0) -> torch.Tensor:
+        r""":math:`w` for each z (B, w_dim), truncated towards the mean: :math:`\bar w + \psi (w - \bar w)`."""
+        psi = require_in_range("truncation", truncation, 0, 1)
+        return self.w_mean + psi * (self.mapping(z) - self.w_mean)
+
+    @torch.no_grad()
+    def mix(self, w_coarse: torch.Tensor, w_fine: torch.Tensor, crossover: int = 2) -> torch.Tensor:
+        """Images with the styles of layers < ``crossover`` from ``w_coarse`` and the rest from
+        ``w_fine`` (both (B, w_dim)). crossover 2: 7x7 from one, 14x14 and 28x28 from the other."""
+        crossover = require_int("crossover", crossover, 0, self.num_styles)
+        ws = torch.stack([w_coarse if i < crossover else w_fine for i in range(self.num_styles)], dim=1)
+        return self.synthesize(ws)  # (B, 1, 28, 28)
+
+
+# the trainer's settings: the DCGAN recipe's (lr 8e-4, Adam(0.5, 0.999), weight average), with a
+# small R1 penalty as StyleGAN uses (gamma 0.1 here; 10 at the paper's scale)
+STYLE_TRAINER = TrainerConfig(lr_d=8e-4, lr_g=8e-4, ema=0.999, r1_weight=0.1)
+
+
+def style_trainer(seed: int = 0, device: str = "cpu", config: TrainerConfig = STYLE_TRAINER,
+                  **generator_options) -> GANTrainer:
+    """A ``GANTrainer`` for a ``StyleGenerator`` against the DCGAN discriminator (width 32) on the
+    bundled train digits in [-1, 1]."""
+    from gan_course import data, recipes
+
+    x, _ = data.mnist("train", source="bundled")
+    torch.manual_seed(seed)
+    generator = StyleGenerator(**generator_options)
+    discriminator = DCGANDiscriminator(width=32)
+    return GANTrainer(generator, discriminator, recipes.to_gan_range(x),
+                      config=dataclasses.replace(config, seed=seed, device=device))
+
+
+# --------------------------------------------------------------------------------------------
+# Measuring a style: stroke width
+# --------------------------------------------------------------------------------------------
+
+
+def stroke_width(x: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
+    r"""The mean stroke width of each digit, in pixels: :math:`2A / P` for a binarised image of area
+    A (pixels on) and perimeter P (edges between a pixel on and a 4-neighbour off). A stroke of
+    length L and width w has :math:`A = Lw` and :math:`P = 2(L + w)`, so :math:`2A/P \approx w`.
+
+    Args:
+        x: (N, 1, H, W) images in [0, 1].
+
+    Returns:
+        (N,) widths (0 for an empty image).
+
+    >>> img = torch.zeros(1, 1, 28, 28); img[0, 0, 4:24, 10:13] = 1   # a bar 20 x 3
+    >>> round(float(stroke_width(img)[0]), 2)   # 2 * 60 / 46
+    2.61
+    """
+    if x.ndim != 4 or x.shape[1] != 1:
+        raise ValueError(f"x must have shape (N, 1, H, W), got {tuple(x.shape)}")
+    on = (x > threshold).float()  # (N, 1, H, W)
+    padded = F.pad(on, (1, 1, 1, 1))  # (N, 1, H+2, W+2): off outside the image
+    neighbours = (padded[..., 1:-1, 2:] + padded[..., 1:-1, :-2] + padded[..., 2:, 1:-1]
+                  + padded[..., :-2, 1:-1])  # (N, 1, H, W): 4-neighbours on
+    area = on.sum(dim=(1, 2, 3))  # (N,)
+    perimeter = (on * (4 - neighbours)).sum(dim=(1, 2, 3))  # edges from a pixel on to one off
+    return torch.where(perimeter > 0, 2 * area / perimeter.clamp_min(1), torch.zeros_like(area))

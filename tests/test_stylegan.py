@@ -1,0 +1,108 @@
+"""StyleGAN in miniature (stylegan): shapes, style mixing, truncation, the stroke-width measure,
+one training step, bad input."""
+
+import numpy as np
+import pytest
+import torch
+
+from gan_course import stylegan
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+def tiny(**kw):
+    torch.manual_seed(0)
+    g = stylegan.StyleGenerator(latent_dim=8, w_dim=16, channels=(8, 8, 4), **kw)
+    with torch.no_grad():  # styles that matter (the init is the identity style)
+        for layer in g.layers:
+            layer.style.weight.normal_(0, 0.5)
+            layer.noise_weight.fill_(0.3)
+    return g.eval()
+
+
+def test_the_generator_makes_digit_shaped_images_in_tanh_range():
+    g = tiny()
+    x = g(torch.randn(5, 8))
+    assert x.shape == (5, 1, 28, 28) and float(x.detach().abs().max()) <= 1
+    assert g.num_styles == len(stylegan.RESOLUTIONS) == 6
+
+
+def test_mixing_at_the_ends_gives_each_source_alone():
+    g = tiny()
+    w1, w2 = g.styles(torch.randn(3, 8)), g.styles(torch.randn(3, 8))
+    only1 = g.synthesize(w1[:, None].expand(-1, 6, -1))
+    only2 = g.synthesize(w2[:, None].expand(-1, 6, -1))
+    assert torch.allclose(g.mix(w1, w2, crossover=6), only1)  # every layer from the coarse source
+    assert torch.allclose(g.mix(w1, w2, crossover=0), only2)  # every layer from the fine source
+    mixed = g.mix(w1, w2, crossover=2)
+    assert not torch.allclose(mixed, only1) and not torch.allclose(mixed, only2)
+
+
+def test_eval_mode_is_deterministic_and_forward_uses_one_w_for_every_layer():
+    g = tiny()
+    z = torch.randn(4, 8)
+    assert torch.equal(g(z), g(z))  # fixed noise maps in eval mode
+    assert torch.allclose(g(z), g.mix(g.mapping(z), g.mapping(z)))
+
+
+def test_truncation_pulls_w_to_its_mean():
+    g = tiny()
+    g.w_mean.copy_(torch.randn(16))
+    z = torch.randn(6, 8)
+    assert torch.allclose(g.styles(z, 1.0), g.mapping(z), atol=1e-6)
+    assert torch.allclose(g.styles(z, 0.0), g.w_mean.expand(6, -1))
+    half = g.styles(z, 0.5)
+    assert torch.allclose(half, 0.5 * (g.mapping(z) + g.w_mean), atol=1e-6)
+
+
+def test_the_mapping_network_normalises_z():
+    g = tiny()
+    z = torch.randn(3, 8)
+    assert torch.allclose(g.mapping(z), g.mapping(7 * z), atol=1e-5)  # pixel norm: the scale of z is gone
+
+
+def numpy_stroke_width(img: np.ndarray) -> float:
+    """2 * area / perimeter, the perimeter counted edge by edge."""
+    on = img > 0.5
+    padded = np.pad(on, 1)
+    edges = 0
+    for di, dj in ((0, 1), (0, -1), (1, 0), (-1, 0)):
+        neighbour = padded[1 + di: 1 + di + on.shape[0], 1 + dj: 1 + dj + on.shape[1]]
+        edges += int((on & ~neighbour).sum())
+    return 0.0 if edges == 0 else 2 * on.sum() / edges
+
+
+def test_stroke_width_matches_a_direct_count_and_grows_with_the_stroke():
+    gen = torch.Generator().manual_seed(0)
+    x = torch.rand(10, 1, 28, 28, generator=gen)
+    got = stylegan.stroke_width(x)
+    assert got.tolist() == pytest.approx([numpy_stroke_width(img[0].numpy()) for img in x])
+    bars = torch.zeros(3, 1, 28, 28)
+    for i, w in enumerate((1, 3, 5)):
+        bars[i, 0, 4:24, 10:10 + w] = 1
+    widths = stylegan.stroke_width(bars)
+    assert widths.tolist() == pytest.approx([2 * 20 * w / (2 * (20 + w)) for w in (1, 3, 5)])
+    assert stylegan.stroke_width(torch.zeros(1, 1, 28, 28)).tolist() == [0.0]
+
+
+@pytest.mark.slow  # about 5 s: the R1 penalty and the bundled digits
+def test_one_training_step_is_finite():
+    trainer = stylegan.style_trainer(seed=0, device="cpu", latent_dim=8, w_dim=16, channels=(8, 8, 4))
+    trainer.fit(steps=1, progress=False)
+    assert trainer.global_step == 1 and all(np.isfinite(v[-1]) for v in trainer.history.values() if len(v))
+
+
+def test_bad_input_names_the_argument():
+    g = tiny()
+    with pytest.raises(ValueError, match="truncation"):
+        g.styles(torch.randn(2, 8), truncation=1.5)
+    with pytest.raises(ValueError, match="crossover"):
+        g.mix(torch.zeros(1, 16), torch.zeros(1, 16), crossover=7)
+    with pytest.raises(ValueError, match=r"ws must have shape \(B, 6, 16\)"):
+        g.synthesize(torch.zeros(2, 5, 16))
+    with pytest.raises(ValueError, match="unconditional"):
+        g(torch.zeros(2, 8), torch.zeros(2, dtype=torch.long))
+    with pytest.raises(ValueError, match="mixing"):
+        stylegan.StyleGenerator(mixing=2)
+    with pytest.raises(ValueError, match=r"x must have shape \(N, 1, H, W\)"):
+        stylegan.stroke_width(torch.zeros(28, 28))
