@@ -19,7 +19,16 @@ from pathlib import Path
 
 IMAGE_KINDS = ("dcgan", "cgan", "wgan-gp")
 # kinds trained by a function of their own module: train_X(out_folder, minutes=, seed=, progress=, command=)
-OTHER_KINDS = {"autoregressive": ("gan_course.autoregressive", "train_autoregressive")}
+OTHER_KINDS = {"autoregressive": ("gan_course.autoregressive", "train_autoregressive"),
+               # notebook 11 (issue 16): the digit runs of diffusion and flow matching, and the self-conditioned DCGAN
+               "diffusion": ("gan_course.denoising_runs", "train_diffusion_digits"),
+               "flow": ("gan_course.denoising_runs", "train_flow_digits"),
+               "dcgan-sc": ("gan_course.self_conditioned", "train_self_conditioned")}
+# notebook 10's applications (issue 15): trained like OTHER_KINDS, and they also draw grid.png
+APP_KINDS = {"semi": ("gan_course.semi_supervised", "train_semi"),
+             "text2digit": ("gan_course.text2digit", "train_text2digit"),
+             "aae": ("gan_course.aae", "train_aae"), "superres": ("gan_course.superres", "train_superres")}
+OTHER_KINDS.update(APP_KINDS)
 
 
 def _doctor(args: argparse.Namespace) -> int:
@@ -39,6 +48,9 @@ def _train(args: argparse.Namespace) -> int:
     from gan_course.loop import NonFiniteLossError
 
     try:
+        if getattr(args, "labels", None) is not None and args.kind != "semi":
+            raise ValueError(f"--labels is for train semi (how many digits keep their label), "
+                             f"not {args.kind}; got --labels {args.labels}")
         if args.kind == "classifier":
             result = _train_classifier(args)
         elif args.kind in OTHER_KINDS:
@@ -128,10 +140,34 @@ def _train_other(args: argparse.Namespace) -> dict:
         raise ValueError(f"minutes must be a positive number, got {minutes!r}")
     module_name, function = OTHER_KINDS[args.kind]
     train_kind = getattr(importlib.import_module(module_name), function)
+    options = _app_options(args)
     runs.check_output_folder(args.out, args.force)
     with runs.output_folder(args.out, args.force) as folder:
-        result = train_kind(folder, minutes=minutes, seed=args.seed, progress=not args.quiet, command=args.command)
+        result = train_kind(folder, minutes=minutes, seed=args.seed, progress=not args.quiet, command=args.command,
+                            **options)
     return {**result, "out": str(args.out)}
+
+
+def _app_options(args: argparse.Namespace) -> dict:
+    """The extra arguments of an application's ``train_<kind>``: ``labels`` (semi) and ``write_grid``,
+    checked before any work."""
+    labels = getattr(args, "labels", None)  # only semi gets here with --labels (``_train`` checks)
+    if args.kind not in APP_KINDS:
+        return {}
+    options = {"write_grid": _write_grid}
+    if args.kind == "semi":
+        from gan_course import data, semi_supervised
+
+        options["labels"] = 100 if labels is None else labels
+        semi_supervised.choose_labelled(data.mnist("train", source="bundled")[1], options["labels"], args.seed)
+    return options
+
+
+def _write_grid(path: Path, images) -> None:
+    """grid.png of an application's run: images (N, 1, 28, 28) in [0, 1], ten to a row."""
+    from gan_course import plots, storage
+
+    storage.atomic_write_bytes(path, plots.image_grid_png(images, nrow=10))
 
 
 def _resume_checkpoint(args: argparse.Namespace) -> Path | None:
@@ -182,6 +218,7 @@ commands:
   doctor      what the course will use on this machine (versions, device, data)
   train       train a model and write its outputs to a folder
   pretrain    remake the shipped checkpoints (longer, or on a GPU) for GAN_COURSE_WEIGHTS
+  sample      draw digits from the weights of notebook 10's applications
   recsys      context-aware recommendation: every strategy of appendix B1, measured
   notebooks   copy the course's notebooks into a folder (for a pip-installed course)
 
@@ -195,6 +232,7 @@ examples:
   %(prog)s dcgan --resume runs/dcgan --minutes 2        (go on with a run, e.g. after Ctrl-C)
   %(prog)s classifier --seed 0                          (rebuild the classifier of the metrics)
   %(prog)s autoregressive --minutes 5 --out runs/made   (appendix A1: MADE on binarised digits)
+  %(prog)s semi --labels 100 --minutes 5 --out runs/semi (notebook 10; also text2digit, aae, superres)
 
 A run's folder holds samples.npy, metrics.json, history.json and checkpoint.pt (image GANs also
 weights.pt and grid.png). stdout gets one JSON object; exit codes: 0 done, 1 stopped by a
@@ -226,6 +264,8 @@ def _add_train(commands) -> None:
     train.add_argument("--resume", default=None, metavar="DIR",
                        help="go on from the run in DIR (its checkpoint.pt) for --steps/--minutes more; "
                             "writes back to DIR unless --out is given")
+    train.add_argument("--labels", type=int, default=None,
+                       help="semi only: how many training digits keep their label, a multiple of 10 (default 100)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(run=_train)
 
@@ -287,6 +327,50 @@ def make_gan2d_state(name: str, path: Path, steps: int = PRETRAINED_2D_STEPS, se
         if i % every == 0:
             dash._track(dash.trainer.global_step, dash.snapshot())  # the KL/JS/modes curves, without drawing
     return dash.save_state(path)
+
+
+def _sample(args: argparse.Namespace) -> int:
+    """Digits from an application's weights.pt into ``--out`` (.npy: uint8 (N, 28, 28); .png: a grid)."""
+    from gan_course import app_runs
+
+    try:
+        suffix = Path(args.out).suffix.lower()
+        if suffix not in (".npy", ".png"):
+            raise ValueError(f"--out must end in .npy (uint8 digits (N, 28, 28)) or .png (a grid), got {args.out!r}")
+        x = app_runs.sample(args.weights, args.n, seed=args.seed, digit=args.digit, prompt=args.prompt,
+                            attribute=args.attribute)
+        if suffix == ".npy":
+            app_runs.write_npy(args.out, x)
+        else:
+            import torch
+
+            _write_grid(Path(args.out), torch.from_numpy(x).float().div(255).unsqueeze(1))  # (N, 1, 28, 28)
+    except (ValueError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(json.dumps({"out": str(args.out), "n": int(x.shape[0]), "kind": app_runs.weights_kind(args.weights)}))
+    return EXIT_OK
+
+
+def _add_sample(commands) -> None:
+    sample = commands.add_parser(
+        "sample", help="draw digits from an application's weights (semi, text2digit, aae, superres)",
+        description="Draw digits from the weights.pt of a `train semi|text2digit|aae|superres` run (or a shipped "
+                    "assets/models/KIND_mnist.pt) into a .npy (uint8 (N, 28, 28)) or a .png grid.",
+        epilog="examples:\n  %(prog)s --weights assets/models/text2digit_mnist.pt "
+               "--prompt 'a bold seven slanted right' --n 16 --out sevens.png\n"
+               "  %(prog)s --weights runs/aae/weights.pt --attribute 2 --n 100 --out ink.npy\n"
+               "  %(prog)s --weights runs/superres/weights.pt --digit 4 --n 10 --out fours.npy",
+        formatter_class=_HelpFormatter)
+    sample.add_argument("--weights", required=True, metavar="PATH", help="a weights.pt of one of the applications")
+    sample.add_argument("--n", type=int, default=100, help="how many digits")
+    sample.add_argument("--seed", type=int, default=0, help="seed of the noise")
+    sample.add_argument("--out", required=True, metavar="FILE", help="FILE.npy or FILE.png")
+    sample.add_argument("--digit", type=int, default=None, help="only this digit (semi, text2digit, superres)")
+    sample.add_argument("--prompt", default=None, help="text2digit: a caption in the model's vocabulary")
+    sample.add_argument("--attribute", type=float, default=None,
+                        help="aae: the property unit's value, in training standard deviations")
+    sample.set_defaults(run=_sample)
 
 
 def _recsys(args: argparse.Namespace) -> int:
@@ -358,6 +442,7 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--json", action="store_true", help="print one JSON object")
     doctor.set_defaults(run=_doctor)
     _add_train(commands)
+    _add_sample(commands)
     recsys = commands.add_parser("recsys", help="context-aware recommendation, every strategy (appendix B1)",
                                  description="Generate a world of users, items and contexts with a seed, train "
                                              "every recommendation strategy of appendix B1 and measure them on "

@@ -19,6 +19,8 @@ Every check is importable from here; the track modules hold them:
 - ``checks.recsys``: context-aware recommendation (appendix B1)
 - ``checks.statistical_models``: HMM forward recursion, stick-breaking, MH acceptance (notebook A2)
 - ``checks.autoregressive``: the chain rule, MADE's masks, the coupling layer (notebook A1)
+- ``checks.applications``: semi-supervised D loss, matching-aware D loss, code discriminator (notebook 10)
+- ``checks.beyond_gans``: forward noising, the flow-matching target, FID between Gaussians (notebook 11)
 """
 
 from gan_course.checks.core import CheckResult, compare, failed, passed
@@ -36,6 +38,8 @@ from gan_course.checks.wgan import LIPSCHITZ_CHOICES, gradient_penalty, lipschit
 from gan_course.checks.recsys import latent_e_step, post_filter, recall_at_k
 from gan_course.checks.statistical_models import hmm_forward, mh_acceptance, stick_breaking
 from gan_course.checks.autoregressive import coupling_forward, fvsbn_log_prob, made_output_mask
+from gan_course.checks.beyond_gans import flow_matching_target, forward_noising, gaussian_fid
+from gan_course.checks.applications import code_discriminator_loss, matching_aware_d_loss, semi_supervised_d_loss
 
 __all__ = [
     "CheckResult", "compare", "failed", "passed",
@@ -52,4 +56,6 @@ __all__ = [
     "latent_e_step", "post_filter", "recall_at_k",
     "hmm_forward", "mh_acceptance", "stick_breaking",
     "coupling_forward", "fvsbn_log_prob", "made_output_mask",
+    "code_discriminator_loss", "matching_aware_d_loss", "semi_supervised_d_loss",
+    "flow_matching_target", "forward_noising", "gaussian_fid",
 ]
