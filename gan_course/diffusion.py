@@ -43,8 +43,8 @@ def linear_betas(num_steps: int, beta_start: float = 1e-4, beta_end: float = 0.0
     r"""Ho et al.'s schedule, rescaled to ``num_steps``: :math:`\beta_t` evenly from
     :math:`\beta_1 \cdot 1000/T` to :math:`\beta_T \cdot 1000/T` (float64, shape (T,)).
 
-    >>> linear_betas(1000)[[0, -1]]
-    tensor([1.0000e-04, 2.0000e-02], dtype=torch.float64)
+    >>> [round(beta, 8) for beta in linear_betas(1000)[[0, -1]].tolist()]
+    [0.0001, 0.02]
     """
     num_steps = require_int("num_steps", num_steps, 2)
     s = 1000.0 / num_steps
