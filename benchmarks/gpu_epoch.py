@@ -18,10 +18,11 @@ timed instead of ``--epochs``.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 
 import torch
+
+from gpu_device import require_device  # benchmarks/ is the script's folder, first on sys.path
 
 EPOCH_IMAGES = 60_000
 GOAL_SECONDS = 1.0  # on an H100/H200 (issue 18)
@@ -35,18 +36,6 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--precision", default=None, help="the trainer's precision (default: the recipe's choice)")
     parser.add_argument("--tiny", action="store_true", help="1,024 images and one epoch: a check that it runs")
     return parser.parse_args(argv)
-
-
-def require_device(name: str) -> torch.device:
-    """The device to time on; without CUDA, one line on stderr and exit code 2."""
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        print(f"error: {sys.argv[0]} times a CUDA GPU, and this machine has none (torch.cuda.is_available() is "
-              "False); run it on a GPU machine, or add --device cpu --tiny to check that it runs", file=sys.stderr)
-        raise SystemExit(2)
-    if name not in ("cpu", "cuda") and not name.startswith("cuda:"):
-        print(f"error: --device must be cuda or cpu, got {name!r}", file=sys.stderr)
-        raise SystemExit(2)
-    return torch.device(name)
 
 
 def tiled_digits(n: int, device: torch.device) -> torch.Tensor:

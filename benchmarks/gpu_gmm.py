@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 import warnings
 
 import numpy as np
 import torch
+
+from gpu_device import require_device  # benchmarks/ is the script's folder, first on sys.path
 
 GOAL_SPEEDUP = 30.0  # scikit-learn's time over the GPU's (issue 18)
 
@@ -36,18 +37,6 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--tiny", action="store_true",
                         help="2,000 x 8, 4 components, 5 iterations: a check that it runs")
     return parser.parse_args(argv)
-
-
-def require_device(name: str) -> torch.device:
-    """The device to time on; without CUDA, one line on stderr and exit code 2."""
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        print(f"error: {sys.argv[0]} times a CUDA GPU, and this machine has none (torch.cuda.is_available() is "
-              "False); run it on a GPU machine, or add --device cpu --tiny to check that it runs", file=sys.stderr)
-        raise SystemExit(2)
-    if name not in ("cpu", "cuda") and not name.startswith("cuda:"):
-        print(f"error: --device must be cuda or cpu, got {name!r}", file=sys.stderr)
-        raise SystemExit(2)
-    return torch.device(name)
 
 
 def blobs(n: int, d: int, k: int, seed: int = 0) -> torch.Tensor:

@@ -71,7 +71,7 @@ import torch.nn as nn
 
 from gan_course.config import get_device
 from gan_course.loop import DeferredInterrupt, LRSchedule, linear_decay
-from gan_course.validate import require_int, require_positive_int, require_positive_number
+from gan_course.validate import require_budget, require_int
 
 SUPPORTED_KINDS = ("dcgan", "cgan", "wgan-gp")  # the image recipes; toy GANs and the classifier run in one process
 _ENV = ("RANK", "WORLD_SIZE", "LOCAL_RANK")  # what torchrun sets for every process it starts
@@ -424,10 +424,7 @@ def fit(trainer, steps: int | None = None, seconds: float | None = None, progres
     The rest is ``GANTrainer.fit``: ``lr_decay``, callbacks, ``trainer.interrupted``; the
     progress bar is rank 0's. Returns the history.
     """
-    if steps is None and seconds is None:
-        raise ValueError("give steps or seconds (or both), got neither")
-    steps = None if steps is None else require_positive_int("steps", steps)
-    seconds = None if seconds is None else require_positive_number("seconds", seconds)
+    steps, seconds = require_budget(steps, seconds)
     schedule = None
     if trainer.config.lr_decay > 0:
         if steps is None:

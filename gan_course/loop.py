@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterable, Sequence
 import torch
 
 from gan_course.samplers import DeviceSampler
-from gan_course.validate import (require_choice, require_in_range, require_int, require_positive_int,
+from gan_course.validate import (require_budget, require_choice, require_in_range, require_int, require_positive_int,
                                  require_positive_number)
 
 OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
@@ -109,12 +109,7 @@ def fit_loop(step_fn: Callable[[], Any], steps: int | None = None, seconds: floa
     Returns:
         ``(steps done, interrupted)``.
     """
-    if steps is None and seconds is None:
-        raise ValueError("give steps or seconds (or both), got neither")
-    if steps is not None:
-        steps = require_positive_int("steps", steps)
-    if seconds is not None:
-        seconds = require_positive_number("seconds", seconds)
+    steps, seconds = require_budget(steps, seconds)
     bar = _progress_bar(steps, progress, desc)
     start, done, interrupted = time.perf_counter(), 0, False
     try:
@@ -333,8 +328,7 @@ def fit_model(model: torch.nn.Module, x: torch.Tensor, steps: int | None = None,
     Returns:
         The ``FitState``; ``state.history`` holds one row per step.
     """
-    if steps is None and seconds is None:
-        raise ValueError("give steps or seconds (or both), got neither")
+    steps, seconds = require_budget(steps, seconds)
     lr = require_positive_number("lr", lr)
     device = next(model.parameters()).device
     if state is None:

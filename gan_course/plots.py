@@ -14,6 +14,7 @@ import matplotlib.image
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from gan_course.validate import require_positive_int
 
@@ -222,6 +223,22 @@ def plot_curves(ax: Axes, curves: dict[str, tuple], title: str | None = None, xl
         ax.legend(fontsize=7 if compact else 8, loc="upper left" if compact else "best")
     if title:
         ax.set_title(title, fontsize=10 if compact else None)
+
+
+def mode_bars(ax: Axes, coverage, title: str) -> None:
+    """Bars of high-quality samples per mode (``divergences.ModeCoverage.counts``), missing modes in
+    red, the even share dotted; an empty panel when ``coverage`` is None."""
+    if coverage is None:
+        ax.axis("off")
+        return
+    counts = coverage.counts.numpy()
+    ax.bar(np.arange(len(counts)), counts, color=["#1f77b4" if c > 0 else "#d62728" for c in counts])
+    ax.axhline(counts.sum() / len(counts), color="k", ls=":", lw=1)  # the even share
+    ax.set_ylim(0, max(1.0, 1.1 * float(counts.max())))
+    ax.set_title(title, fontsize=10)
+    ax.set_xlabel("mode", fontsize=8)
+    ax.xaxis.set_major_locator(MaxNLocator(5, integer=True))
+    ax.tick_params(labelsize=7)
 
 
 def plot_vector_field(ax: Axes, theta: torch.Tensor, psi: torch.Tensor, d_theta: torch.Tensor,

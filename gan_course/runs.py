@@ -27,7 +27,7 @@ from gan_course import data, divergences, recipes, storage
 from gan_course.distributed import World
 from gan_course.loop import NonFiniteLossError
 from gan_course.train import GANTrainer
-from gan_course.validate import require_positive_int, require_positive_number
+from gan_course.validate import require_budget, require_positive_int, require_positive_number
 
 NUM_TOY_SAMPLES = 2500  # 2-D/1-D samples a toy run writes
 
@@ -194,12 +194,7 @@ def train_image(kind: str, out: str | Path, minutes: float | None = None, seed: 
         (run summary dict, the trainer, the samples in [-1, 1], the requested labels or None).
     """
     recipes.pretrained_path(kind)  # validates the kind
-    if minutes is None and steps is None:
-        raise ValueError("give minutes (a time budget) or steps")
-    if minutes is not None:
-        require_positive_number("minutes", minutes)
-    if steps is not None:
-        require_positive_int("steps", steps)
+    require_budget(steps, minutes, "minutes")
     trainer = recipes.image_trainer(kind, seed=seed, device=device, distributed=distributed)
     if resume is not None:
         trainer.load(resume)

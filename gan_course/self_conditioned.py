@@ -28,7 +28,7 @@ from gan_course.config import assets_dir, cpu_has_native_bf16, get_device
 from gan_course.kmeans import kmeans_labels
 from gan_course.loop import NonFiniteLossError
 from gan_course.train import GANTrainer
-from gan_course.validate import require_int, require_positive_int, require_positive_number
+from gan_course.validate import require_budget, require_int, require_positive_int
 
 KIND = "dcgan-sc"
 CHECKPOINT_KIND = "self_conditioned_gan"
@@ -143,12 +143,7 @@ def train_self_conditioned(out: str | os.PathLike, minutes: float | None = 5.0, 
     """Train ``dcgan-sc`` for ``minutes`` (or ``steps``) and write ``out/`` as ``train dcgan`` does:
     ``samples.npy`` (uint8 (1000, 28, 28)), ``metrics.json`` (every metric beside its real
     reference, and the clusters' shares) and ``weights.pt``. Returns what ``metrics.json`` holds."""
-    if minutes is None and steps is None:
-        raise ValueError("give minutes (a time budget) or steps")
-    if minutes is not None:
-        require_positive_number("minutes", minutes)
-    if steps is not None:
-        require_positive_int("steps", steps)
+    require_budget(steps, minutes, "minutes")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()

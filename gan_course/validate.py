@@ -73,6 +73,15 @@ def require_positive_number(name: str, value: object) -> float:
     return float(value)
 
 
+def require_budget(steps: object, amount: object, unit: str = "seconds") -> tuple[int | None, float | None]:
+    """A training budget: a step count, a time in ``unit``, or both (each positive); neither is refused.
+    Returns ``(steps, amount)`` checked, each None where it was not given."""
+    if steps is None and amount is None:
+        raise ValueError(f"give steps or {unit} (or both), got neither")
+    return (None if steps is None else require_positive_int("steps", steps),
+            None if amount is None else require_positive_number(unit, amount))
+
+
 def require_nonnegative_number(name: str, value: object) -> float:
     """``value`` as a float when it is a finite number >= 0 (NaN and inf are refused)."""
     if not _is_number(value) or not 0 <= value < math.inf:

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from gan_course.validate import (binary_rows, data_matrix, float_data, require_binary, require_choice,
-                                 require_finite, require_in_range, require_int, require_nonnegative_number,
+from gan_course.validate import (binary_rows, data_matrix, float_data, require_binary, require_budget,
+                                 require_choice, require_finite, require_in_range, require_int, require_nonnegative_number,
                                  require_positive_int, require_positive_number, require_seed, require_tensor)
 
 NOT_NUMBERS = [True, False, np.bool_(True), "3", None, [3], torch.tensor(3)]
@@ -201,3 +201,15 @@ def test_binary_rows_flattens_trailing_dims_and_checks_binary():
         binary_rows(torch.ones(4), "images")
     with pytest.raises(ValueError, match=r"images must be binary .* such as 0\.5"):
         binary_rows(torch.full((2, 3), 0.5), "images")
+
+
+def test_a_budget_is_steps_or_a_time_or_both_each_checked():
+    assert require_budget(10, None) == (10, None)
+    assert require_budget(None, 2, "minutes") == (None, 2.0)
+    assert require_budget(np.int64(3), 1.5) == (3, 1.5)
+    with pytest.raises(ValueError, match=r"^give steps or minutes \(or both\), got neither$"):
+        require_budget(None, None, "minutes")
+    with pytest.raises(ValueError, match="steps must be a positive int, got 0"):
+        require_budget(0, 5)
+    with pytest.raises(ValueError, match="seconds must be a positive number, got -1"):
+        require_budget(None, -1)

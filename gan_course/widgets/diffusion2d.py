@@ -25,13 +25,12 @@ import ipywidgets as W
 import numpy as np
 import torch
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 
 from gan_course import divergences
 from gan_course.data import DATASETS_2D, dataset_2d
 from gan_course.denoising import require_time
 from gan_course.denoising_runs import KINDS, TOY_RECIPE, DenoiserRecipe, toy_trainer
-from gan_course.plots import GAN_COLORS, plot_noisy_curves
+from gan_course.plots import GAN_COLORS, mode_bars, plot_noisy_curves
 from gan_course.validate import require_choice, require_int, require_positive_int, require_positive_number
 from gan_course.widgets.base import Dashboard
 from gan_course.widgets.gan2d import plane_bounds
@@ -233,7 +232,7 @@ class Diffusion2DDashboard(Dashboard):
             ax.set_title("mode coverage (fractions)", fontsize=10)
             ax.locator_params(nbins=4)
             ax.tick_params(labelsize=7)
-            self._mode_bars(fig.add_subplot(spec[:, 2]), s.get("coverage"))
+            mode_bars(fig.add_subplot(spec[:, 2]), s.get("coverage"), "high-quality samples per mode")
         else:
             ax.axis("off")
             ax.text(0.5, 0.5, "modes: not a mixture", ha="center", va="center", fontsize=9)
@@ -277,19 +276,6 @@ class Diffusion2DDashboard(Dashboard):
         ax.set_title(f"{self.kind} on {self.data_name}, step {self.trainer.global_step} | arrows: {what}",
                      fontsize=10)
         ax.legend(loc="upper right", fontsize=7, markerscale=3, framealpha=0.8)
-
-    @staticmethod
-    def _mode_bars(ax, coverage) -> None:
-        if coverage is None:
-            ax.axis("off")
-            return
-        counts = coverage.counts.numpy()
-        ax.bar(np.arange(len(counts)), counts, color=["#1f77b4" if c > 0 else "#d62728" for c in counts])
-        ax.axhline(counts.sum() / len(counts), color="k", ls=":", lw=1)  # the even share
-        ax.set_title("high-quality samples per mode", fontsize=10)
-        ax.set_xlabel("mode", fontsize=8)
-        ax.xaxis.set_major_locator(MaxNLocator(5, integer=True))
-        ax.tick_params(labelsize=7)
 
     def status(self) -> str:
         t, model = self.trainer, self.trainer.sampling_model

@@ -35,7 +35,7 @@ from gan_course.config import weights_path
 from gan_course.data import DATASETS_2D, dataset_2d  # noqa: F401  (notebook 06 imports them from here)
 from gan_course.loop import OPTIMIZERS
 from gan_course.specs import NOISE
-from gan_course.plots import GAN_COLORS, plot_curves
+from gan_course.plots import GAN_COLORS, mode_bars, plot_curves
 from gan_course.recipes import TOY_RECIPES, ToyRecipe, toy_trainer
 from gan_course.train import GANTrainer
 from gan_course.validate import require_choice, require_positive_int, require_positive_number
@@ -380,7 +380,7 @@ class GAN2DDashboard(Dashboard):
                              "high-quality fraction": (c["step"], c["high_quality"])}, "mode coverage (fractions)",
                         compact=True)
             ax.set_ylim(-0.03, 1.03)
-            self._mode_bars(fig.add_subplot(spec[1, 2]), s.get("coverage"))
+            mode_bars(fig.add_subplot(spec[1, 2]), s.get("coverage"), "high-quality fake samples per mode")
         else:
             ax.axis("off")
             ax.text(0.5, 0.5, "modes: not a mixture\n(pass centers= and std=\nfor a tensor of your own)",
@@ -444,19 +444,6 @@ class GAN2DDashboard(Dashboard):
         ax.tick_params(labelsize=7)
         if show["real"] or show["fake"]:
             ax.legend(loc="upper right", fontsize=7, markerscale=3, framealpha=0.8)
-
-    @staticmethod
-    def _mode_bars(ax, coverage) -> None:
-        if coverage is None:
-            ax.axis("off")
-            return
-        counts = coverage.counts.numpy()
-        ax.bar(np.arange(len(counts)), counts, color=["#1f77b4" if c > 0 else "#d62728" for c in counts])
-        ax.axhline(counts.sum() / len(counts), color="k", ls=":", lw=1)  # the even share
-        ax.set_ylim(0, max(1.0, 1.1 * float(counts.max())))
-        ax.set_title("high-quality fake samples per mode", fontsize=10)
-        ax.set_xlabel("mode", fontsize=8)
-        ax.tick_params(labelsize=7)
 
     def status(self) -> str:
         t, h = self.trainer, self.trainer.history
