@@ -15,6 +15,7 @@ those codes, and the VAE's decoder turns sampled codes into images::
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from dataclasses import asdict, dataclass, replace
@@ -214,15 +215,14 @@ def _train(kind: str, data_name: str, out: str | os.PathLike, steps: int | None,
         start = time.perf_counter()
         trainer.fit(steps=recipe.steps if steps is None and minutes is None else steps,
                     seconds=None if minutes is None else 60 * minutes, progress=progress)
-        summary = {"steps": trainer.global_step, "seconds": round(time.perf_counter() - start, 1),
+        summary = {"steps": trainer.global_step, "seconds": round(time.perf_counter() - start, 3),
                    "interrupted": trainer.interrupted}
         model = trainer.sampling_model
         model.default_steps = recipe.sample_steps
         x = model.sample(NUM_TOY_SAMPLES, seed=seed)  # (2500, 2)
         samples = x.numpy().astype(np.float32)
         metrics = runs.toy_metrics(data_name, x)
-        metrics.update(zip(("kl_nats", "js_nats"), divergences.kl_js_2d(
-            trainer.sampler.x[:NUM_TOY_SAMPLES].cpu(), x, _bounds(trainer.sampler.x), bins=64)))
+        metrics.update(zip(("kl_nats", "js_nats"), _kl_js(trainer.sampler.x.cpu(), x)))
         extra = {"recipe": asdict(recipe)}
         evaluations = model.evaluations(recipe.sample_steps)
     summary = {"kind": kind, "data": data_name, "seed": seed, **summary,
@@ -234,6 +234,16 @@ def _train(kind: str, data_name: str, out: str | os.PathLike, steps: int | None,
     result = {**summary, "metrics": metrics}
     runs.write_json(out / "metrics.json", result)
     return result
+
+
+def _kl_js(x_data: torch.Tensor, x: torch.Tensor) -> tuple[float, float]:
+    """``divergences.kl_js_2d`` of 2,500 data points and the samples ``x`` on a grid around the data;
+    (nan, nan) when no sample lands on that grid (a run of a few steps), where neither is defined."""
+    bounds = _bounds(x_data)
+    on_grid = (x[:, 0] >= bounds[0]) & (x[:, 0] <= bounds[1]) & (x[:, 1] >= bounds[2]) & (x[:, 1] <= bounds[3])  # (n,)
+    if not bool(on_grid.any()):
+        return math.nan, math.nan
+    return divergences.kl_js_2d(x_data[:NUM_TOY_SAMPLES], x, bounds, bins=64)
 
 
 def _bounds(x: torch.Tensor) -> tuple[float, float, float, float]:

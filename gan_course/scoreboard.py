@@ -23,8 +23,9 @@ from typing import Any, Callable
 import torch
 
 from gan_course import autoregressive, classifier, data, density, denoising_runs, recipes, self_conditioned
-from gan_course.config import assets_dir
-from gan_course.validate import require_bool, require_int, require_positive_int, require_positive_number, require_seed
+from gan_course.config import weights_path
+from gan_course.validate import (require_bool, require_choice, require_int, require_positive_int,
+                                 require_positive_number, require_seed)
 
 NUM_SAMPLES = classifier.EVAL_N  # samples per model (FID, KID, precision and recall depend on N)
 IW_SAMPLES = 1000  # importance samples of the VAE's bound
@@ -76,8 +77,7 @@ def density_rows(seed: int = 0, mixture_components: int = 50) -> list[dict[str, 
 
 def autoregressive_row(seed: int = 0) -> list[dict[str, Any]]:
     """The appendix's autoregressive model (MADE), from its shipped weights, when present."""
-    path = assets_dir() / "models" / autoregressive.PRETRAINED_FILE
-    if not path.exists():
+    if not weights_path(autoregressive.PRETRAINED_FILE).exists():
         return []
     model = autoregressive.pretrained()
     x_test, _ = data.mnist("test", source="bundled", binarize=True)
@@ -141,8 +141,10 @@ def _shipped_latents() -> dict[str, denoising_runs.LatentImageModel]:
 
 
 def shipped_path(kind: str) -> Path:
-    """Where the shipped digit model of ``kind`` ("flow" or "diffusion") lives."""
-    return assets_dir() / "models" / f"{kind}_mnist.pt"
+    """Where the digit model of ``kind`` ("flow" or "diffusion") is read from: the shipped
+    ``assets/models/{kind}_mnist.pt``, or the folder ``GAN_COURSE_WEIGHTS`` names
+    (``config.weights_path``, which says what is missing instead of falling back)."""
+    return weights_path(f"{require_choice('kind', kind, ('flow', 'diffusion'))}_mnist.pt")
 
 
 def _trained(minutes: float, seed: int, progress: bool) -> tuple[dict, dict, dict]:

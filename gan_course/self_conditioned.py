@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from gan_course import checkpoints, classifier, data, nets, recipes, runs
-from gan_course.config import assets_dir, cpu_has_native_bf16, get_device
+from gan_course.config import cpu_has_native_bf16, get_device, weights_path
 from gan_course.kmeans import kmeans_labels
 from gan_course.loop import NonFiniteLossError
 from gan_course.train import GANTrainer
@@ -97,8 +97,9 @@ def build(seed: int = 0, k: int = NUM_CLUSTERS, recipe: recipes.ImageRecipe | No
 
 
 def pretrained_path() -> Path:
-    """Where the shipped weights live: ``assets/models/dcgan-sc_mnist.pt``."""
-    return assets_dir() / "models" / f"{KIND}_mnist.pt"
+    """Where the weights are read from: the shipped ``assets/models/dcgan-sc_mnist.pt``, or the
+    folder ``GAN_COURSE_WEIGHTS`` names (``config.weights_path``)."""
+    return weights_path(f"{KIND}_mnist.pt")
 
 
 def save(model: SelfConditionedGAN, path: str | os.PathLike, command: str = "") -> Path:

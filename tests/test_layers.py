@@ -17,7 +17,8 @@ MAX_LINES = 500
 
 FOUNDATION = {"validate", "config", "storage"}  # argument checks, FAST mode and devices, atomic writes
 MATH = {"likelihoods", "losses", "divergences", "metrics", "latent"}
-PRESENTATION_PREFIXES = ("plots", "widgets", "checks", "cli", "__main__", "doctor")
+PRESENTATION_PREFIXES = ("plots", "widgets", "checks", "cli", "cli_common", "cli_train", "cli_sample", "__main__",
+                         "doctor")
 DRAWING = ("matplotlib", "ipywidgets", "IPython")
 
 
