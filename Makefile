@@ -26,7 +26,7 @@ LAB_ARGS   ?=
 PYTEST_ARGS ?=
 # The minimum-versions check: its own environment, and what it runs
 MIN_VENV   ?= build/venv-min
-MIN_PYTEST_ARGS ?= gan_course tests -m "not slow" --ignore=tests/test_make_lab.py --ignore=tests/test_browser.py
+MIN_PYTEST_ARGS ?= gan_course tests -m "not slow" --ignore=tests/test_make_lab.py --ignore=tests/test_browser.py --ignore=tests/test_browser_diffusion.py
 
 BIN   := $(VENV)/bin
 PIP   := $(BIN)/python -m pip

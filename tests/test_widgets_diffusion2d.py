@@ -57,6 +57,18 @@ def test_mode_coverage_is_tracked_on_the_mixtures_only():
     assert "modes" not in spiral.status()
 
 
+def test_a_new_sampler_restarts_the_coverage_curves_instead_of_rewriting_their_last_point():
+    dash = make("ring8")
+    dash.step("step", n=1)
+    dash.step("step", n=1)
+    assert dash.curves["step"] == [0, 1, 2]  # the first frame, then one per step
+    dash.set_sample_steps(1)  # a display change at the same training step
+    assert dash.curves["step"] == [2], "the curve measured with the old sampler is gone, not rewritten"
+    assert dash._fig.axes[2].get_title() == "mode coverage (euler, 1 steps)"  # the flow's default sampler
+    dash.step("step", n=1)
+    assert dash.curves["step"] == [2, 3]
+
+
 def test_lr_and_restarting_controls():
     dash = make()
     dash.step("step", n=2)

@@ -176,6 +176,7 @@ class Diffusion2DDashboard(Dashboard):
         gx, gy = torch.linspace(x_min, x_max, self.grid_size), torch.linspace(y_min, y_max, self.grid_size)
         self.grid_points = torch.cartesian_prod(gx, gy)  # (M*M, 2)
         self.curves: dict[str, list[float]] = {"step": [], "modes": [], "high_quality": []}
+        self._curves_sampler: tuple[str, int] | None = None  # the sampler the coverage curves were measured with
 
     def advance(self, action: str) -> None:
         self.trainer.step()
@@ -220,8 +221,7 @@ class Diffusion2DDashboard(Dashboard):
         h = self.trainer.history
         ax = fig.add_subplot(spec[0, 1])
         plot_noisy_curves(ax, h["step"], {"loss": (h["loss"], "#1f77b4")},
-                          title="loss (" + ("noise" if self.kind == "diffusion" else "velocity") + " regression)",
-                          logy=True)
+                          title="loss (" + ("noise" if self.kind == "diffusion" else "velocity") + " regression)")
         ax = fig.add_subplot(spec[1, 1])
         if self.centers is not None:
             k, c = len(self.centers), self.curves
@@ -229,7 +229,9 @@ class Diffusion2DDashboard(Dashboard):
             ax.plot(c["step"], c["high_quality"], label="high-quality fraction")
             ax.set_ylim(-0.03, 1.03)
             ax.legend(fontsize=7, loc="lower right")
-            ax.set_title("mode coverage (fractions)", fontsize=10)
+            method, steps = self._curves_sampler
+            ax.set_title(f"mode coverage ({method}, {steps} steps)", fontsize=10)
+            ax.set_xlabel("step", fontsize=8, labelpad=1)
             ax.locator_params(nbins=4)
             ax.tick_params(labelsize=7)
             mode_bars(fig.add_subplot(spec[:, 2]), s.get("coverage"), "high-quality samples per mode")
@@ -239,7 +241,15 @@ class Diffusion2DDashboard(Dashboard):
             fig.add_subplot(spec[:, 2]).axis("off")
 
     def _track(self, s: dict) -> None:
+        """Add the coverage at this step to the curves. The curves hold one sampler's measurements:
+        a new sampler or step count starts them again (a change of display is not a change of
+        the model, and must not look like one)."""
         c, step = self.curves, self.trainer.global_step
+        sampler = (self.trainer.sampling_model.check_method(self.method), self.sample_steps)
+        if sampler != self._curves_sampler:
+            for key in c:
+                c[key].clear()
+            self._curves_sampler = sampler
         if c["step"] and c["step"][-1] == step:
             for key in c:
                 c[key].pop()
