@@ -23,7 +23,8 @@ OTHER_KINDS = {"autoregressive": ("gan_course.autoregressive", "train_autoregres
                # notebook 11 (issue 16): the digit runs of diffusion and flow matching, and the self-conditioned DCGAN
                "diffusion": ("gan_course.denoising_runs", "train_diffusion_digits"),
                "flow": ("gan_course.denoising_runs", "train_flow_digits"),
-               "dcgan-sc": ("gan_course.self_conditioned", "train_self_conditioned")}
+               "dcgan-sc": ("gan_course.self_conditioned", "train_self_conditioned"),
+               "stylegan": ("gan_course.stylegan", "train_stylegan")}
 # notebook 10's applications (issue 15): trained like OTHER_KINDS, and they also draw grid.png
 APP_KINDS = {"semi": ("gan_course.semi_supervised", "train_semi"),
              "text2digit": ("gan_course.text2digit", "train_text2digit"),

@@ -17,7 +17,8 @@ from gan_course.cli_common import EXIT_INTERRUPTED, EXIT_OK, HelpFormatter, bad_
 # the checkpoint kind in a weights file's header -> the kind ``train`` calls it
 DENOISER_CHECKPOINTS = {"diffusion": "diffusion", "flow_matching": "flow"}
 SELF_CONDITIONED_CHECKPOINT = "self_conditioned_gan"
-SAMPLE_KINDS = ("diffusion", "flow", "dcgan-sc", "semi", "text2digit", "aae", "superres")
+STYLEGAN_CHECKPOINT = "stylegan_weights"
+SAMPLE_KINDS = ("diffusion", "flow", "dcgan-sc", "stylegan", "semi", "text2digit", "aae", "superres")
 
 SAMPLE_EXAMPLES = """\
 examples:
@@ -32,8 +33,8 @@ examples:
 def add_sample(commands) -> None:
     """The ``sample`` sub-command and its options."""
     sample = commands.add_parser(
-        "sample", help="draw from a run's weights (diffusion, flow, dcgan-sc, semi, text2digit, aae, superres)",
-        description="Draw from the weights.pt of a `train diffusion|flow|dcgan-sc|semi|text2digit|aae|superres` run "
+        "sample", help="draw from a run's weights (diffusion, flow, dcgan-sc, stylegan, semi, text2digit, aae, superres)",
+        description="Draw from the weights.pt of a `train diffusion|flow|dcgan-sc|stylegan|semi|text2digit|aae|superres` run "
                     "(or a shipped assets/models/KIND_mnist.pt) into a .npy (digits: uint8 (N, 28, 28); 2-D "
                     "points: float32 (N, 2)) or a .png grid of digits.",
         epilog=SAMPLE_EXAMPLES, formatter_class=HelpFormatter)
@@ -65,6 +66,8 @@ def weights_kind(path: str) -> str:
         return DENOISER_CHECKPOINTS[kind]
     if kind == SELF_CONDITIONED_CHECKPOINT:
         return "dcgan-sc"
+    if kind == STYLEGAN_CHECKPOINT:
+        return "stylegan"
     if kind.endswith("_weights") and kind.removesuffix("_weights") in app_runs.KINDS:
         return kind.removesuffix("_weights")
     raise ValueError(f"--weights {path!r} holds a {kind!r} checkpoint; sample reads the weights.pt of "
@@ -73,7 +76,7 @@ def weights_kind(path: str) -> str:
 
 def draw(args: argparse.Namespace, kind: str):
     """The samples of ``args`` from weights of ``kind``, as the array ``--out`` gets."""
-    from gan_course import app_runs, denoising_runs, self_conditioned
+    from gan_course import app_runs, denoising_runs, recipes, self_conditioned, stylegan
     from gan_course.validate import require_positive_int, require_seed
 
     require_seed(args.seed, "--seed")
@@ -89,6 +92,10 @@ def draw(args: argparse.Namespace, kind: str):
     if kind == "dcgan-sc":
         app_runs.refuse(kind, digit=args.digit, prompt=args.prompt, attribute=args.attribute)
         return self_conditioned.sample_dcgan_sc(args.weights, require_positive_int("--n", args.n), seed=args.seed)
+    if kind == "stylegan":
+        app_runs.refuse(kind, digit=args.digit, prompt=args.prompt, attribute=args.attribute)
+        x, _ = stylegan.load(args.weights).sample(require_positive_int("--n", args.n), seed=args.seed)
+        return recipes.to_uint8(x)
     return app_runs.sample(args.weights, args.n, seed=args.seed, digit=args.digit, prompt=args.prompt,
                            attribute=args.attribute)
 

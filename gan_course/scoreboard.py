@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 import torch
 
-from gan_course import autoregressive, classifier, data, density, denoising_runs, recipes, self_conditioned
+from gan_course import autoregressive, classifier, data, density, denoising_runs, recipes, self_conditioned, stylegan
 from gan_course.config import weights_path
 from gan_course.validate import (require_bool, require_choice, require_int, require_positive_int,
                                  require_positive_number, require_seed)
@@ -108,12 +108,13 @@ def latent_rows(models: dict[str, denoising_runs.LatentImageModel], seed: int = 
 
 
 def gan_rows(trainers: dict[str, Any], seed: int = 0, source: str = "shipped weights") -> list[dict[str, Any]]:
-    """The image GANs: DCGAN, WGAN-GP, the self-conditioned DCGAN (and the conditional GAN, given labels)."""
+    """The image GANs: DCGAN, WGAN-GP, the self-conditioned DCGAN, the miniature StyleGAN (and the
+    conditional GAN, given labels)."""
     names = {"dcgan": "DCGAN", "wgan-gp": "WGAN-GP", "dcgan-sc": "self-conditioned DCGAN (dcgan-sc, no labels)",
-             "cgan": "conditional GAN (given the digit labels)"}
+             "stylegan": "StyleGAN in miniature", "cgan": "conditional GAN (given the digit labels)"}
     out = []
     for kind, trainer in trainers.items():
-        if kind == "dcgan-sc":
+        if kind in ("dcgan-sc", "stylegan"):  # a SelfConditionedGAN, a StyleGenerator
             (x, _), t = _timed(lambda trainer=trainer: trainer.sample(NUM_SAMPLES, seed=seed))
         else:
             (x, _), t = _timed(lambda trainer=trainer: recipes.sample_images(trainer, NUM_SAMPLES, seed=seed))
@@ -128,6 +129,8 @@ def _shipped_gans() -> dict[str, Any]:
             trainers[kind] = recipes.load_pretrained(kind, device="cpu")
     if self_conditioned.pretrained_path().exists():
         trainers["dcgan-sc"] = self_conditioned.load()
+    if stylegan.pretrained_path().exists():
+        trainers["stylegan"] = stylegan.load()
     return trainers
 
 

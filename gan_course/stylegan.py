@@ -18,15 +18,25 @@ and the late (fine, 28x28) ones from another. The discriminator is the DCGAN one
 from __future__ import annotations
 
 import dataclasses
+import os
+import time
+from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from gan_course import checkpoints, classifier, data, recipes, runs
+from gan_course.config import weights_path
+from gan_course.loop import NonFiniteLossError
 from gan_course.nets import DCGANDiscriminator
 from gan_course.specs import TrainerConfig
 from gan_course.train import GANTrainer
-from gan_course.validate import require_in_range, require_int
+from gan_course.validate import require_budget, require_in_range, require_int, require_positive_int
+
+KIND = "stylegan"
+CHECKPOINT_KIND = "stylegan_weights"
 
 RESOLUTIONS = (7, 7, 14, 14, 28, 28)  # the resolution of each styled layer, two per scale
 
@@ -92,6 +102,8 @@ class StyleGenerator(nn.Module):
         self.w_dim = require_int("w_dim", w_dim)
         self.mixing = require_in_range("mixing", mixing, 0, 1)
         c7, c14, c28 = (require_int("channels", c) for c in channels)
+        self.options = {"latent_dim": self.latent_dim, "w_dim": self.w_dim, "channels": [c7, c14, c28],
+                        "mixing": self.mixing}  # what rebuilds it from a weights file
         self.mapping = MappingNetwork(latent_dim, w_dim)
         self.const = nn.Parameter(torch.randn(1, c7, 7, 7))
         self.layers = nn.ModuleList([StyleLayer(c7, c7, w_dim, 7), StyleLayer(c7, c7, w_dim, 7),
@@ -131,6 +143,20 @@ class StyleGenerator(nn.Module):
         return self.synthesize(ws)
 
     @torch.no_grad()
+    def sample(self, n: int, seed: int = 0, truncation: float = 1.0) -> tuple[torch.Tensor, None]:
+        """``n`` digits in [-1, 1] (n, 1, 28, 28) from seeded z, one w for every layer, truncated by
+        ``truncation`` (1: none); in eval mode (the fixed noise maps). ``None`` stands where a
+        conditional model returns the labels."""
+        z = torch.randn(require_positive_int("n", n), self.latent_dim, generator=torch.Generator().manual_seed(int(seed)))
+        was_training = self.training
+        self.eval()
+        try:
+            w = self.styles(z, truncation)  # (n, w_dim)
+            return self.synthesize(w[:, None].expand(-1, self.num_styles, -1)), None
+        finally:
+            self.train(was_training)
+
+    @torch.no_grad()
     def styles(self, z: torch.Tensor, truncation: float = 1.0) -> torch.Tensor:
         r""":math:`w` for each z (B, w_dim), truncated towards the mean: :math:`\bar w + \psi (w - \bar w)`."""
         psi = require_in_range("truncation", truncation, 0, 1)
@@ -154,14 +180,109 @@ def style_trainer(seed: int = 0, device: str = "cpu", config: TrainerConfig = ST
                   **generator_options) -> GANTrainer:
     """A ``GANTrainer`` for a ``StyleGenerator`` against the DCGAN discriminator (width 32) on the
     bundled train digits in [-1, 1]."""
-    from gan_course import data, recipes
-
     x, _ = data.mnist("train", source="bundled")
     torch.manual_seed(seed)
     generator = StyleGenerator(**generator_options)
     discriminator = DCGANDiscriminator(width=32)
     return GANTrainer(generator, discriminator, recipes.to_gan_range(x),
                       config=dataclasses.replace(config, seed=seed, device=device))
+
+
+# --------------------------------------------------------------------------------------------
+# Weights and runs
+# --------------------------------------------------------------------------------------------
+
+
+def pretrained_path() -> Path:
+    """Where the shipped weights are read from: ``assets/models/stylegan_mnist.pt``, or the folder
+    ``GAN_COURSE_WEIGHTS`` names (``config.weights_path``)."""
+    return weights_path(f"{KIND}_mnist.pt")
+
+
+def save(trainer: GANTrainer, path: str | os.PathLike, seed: int = 0, command: str = "") -> Path:
+    """The sampling generator (the weight average) in fp16, its options, the history and the
+    provenance, as a ``"stylegan_weights"`` checkpoint."""
+    g = trainer.sampling_generator
+    payload = {"kind": KIND, "options": g.options, "seed": seed, "command": command, "torch": str(torch.__version__),
+               "steps": trainer.global_step, "seconds": round(trainer.elapsed, 1),
+               "generator": {k: v.half() if v.is_floating_point() else v for k, v in g.state_dict().items()},
+               "history": {k: torch.tensor(v, dtype=torch.float32) for k, v in trainer.history.items()}}
+    return checkpoints.save(path, CHECKPOINT_KIND, payload)
+
+
+@torch.no_grad()
+def load(path: str | os.PathLike | None = None) -> StyleGenerator:
+    """The generator in a weights file (default: the shipped one), in eval mode on the CPU, with
+    its mean style :math:`\bar w` measured on 10,000 draws of z (what truncation pulls towards).
+    A file of another kind is refused."""
+    path = Path(path) if path is not None else pretrained_path()
+    try:
+        state = checkpoints.load(path, CHECKPOINT_KIND)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"weights_path {str(path)!r}: no such file; make it with: python -m gan_course "
+                                f"train {KIND} --minutes 10 --seed 0 --out runs/{KIND}") from None
+    except checkpoints.CheckpointError as error:
+        raise ValueError(f"weights_path {str(path)!r} does not hold {KIND} weights: {error}") from None
+    options = dict(state["options"])
+    generator = StyleGenerator(**{**options, "channels": tuple(options["channels"])})
+    generator.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state["generator"].items()})
+    generator.eval()
+    z = torch.randn(10_000, generator.latent_dim, generator=torch.Generator().manual_seed(0))
+    generator.w_mean.copy_(generator.mapping(z).mean(0))
+    generator.steps, generator.history = int(state["steps"]), state["history"]
+    return generator
+
+
+def train_stylegan(out: str | os.PathLike, minutes: float | None = 10.0, seed: int = 0, progress: bool = True,
+                   steps: int | None = None, command: str = "") -> dict:
+    """Train the miniature StyleGAN for ``minutes`` (or ``steps``) and write ``out/`` as
+    ``train dcgan`` does: ``samples.npy`` (uint8 (1000, 28, 28)), ``metrics.json`` (every metric
+    beside its real reference) and ``weights.pt``. Returns what ``metrics.json`` holds."""
+    require_budget(steps, minutes, "minutes")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    trainer = style_trainer(seed)
+    stopped = None
+    try:
+        trainer.fit(steps=steps, seconds=None if minutes is None else 60 * minutes, progress=progress)
+    except NonFiniteLossError as error:
+        stopped = str(error)
+    x_fake, _ = recipes.sample_images(trainer, recipes.NUM_SAMPLES, seed=seed)
+    np.save(out / "samples.npy", recipes.to_uint8(x_fake))
+    save(trainer, out / "weights.pt", seed, command)
+    result = {"kind": KIND, "seed": seed, "steps": trainer.global_step,
+              "seconds": round(time.perf_counter() - start, 1), "train_seconds": round(trainer.elapsed, 1),
+              "interrupted": trainer.interrupted, **({"stopped": stopped} if stopped else {}),
+              "metrics": classifier.evaluate_images(x_fake, value_range=(-1, 1))}
+    runs.write_json(out / "metrics.json", result)
+    return result
+
+
+@torch.no_grad()
+def mixing_study(generator: StyleGenerator, model: classifier.MNISTClassifier, n: int = 500, crossover: int = 2,
+                 seed: int = 0) -> dict[str, float]:
+    r"""Which source each trait of a mixed digit follows, measured on ``n`` pairs (A, B) of styles:
+    the mix takes layers < ``crossover`` (coarse) from A and the rest (fine) from B.
+
+    Returns the share of mixes the classifier reads as A's digit and as B's digit (``digit_coarse``,
+    ``digit_fine``), and the Pearson correlation of the mix's stroke width with A's and with B's
+    (``width_coarse``, ``width_fine``). "Identity follows the coarse source" means
+    digit_coarse > digit_fine; "thickness follows the fine one" means width_fine > width_coarse.
+    """
+    n = require_positive_int("n", n)
+    gen = torch.Generator().manual_seed(int(seed))
+    z = torch.randn(2, n, generator.latent_dim, generator=gen)  # (2, n, latent)
+    w_a, w_b = generator.mapping(z[0]), generator.mapping(z[1])  # (n, w_dim) each
+    one = lambda w: w[:, None].expand(-1, generator.num_styles, -1)  # noqa: E731  (n, L, w_dim)
+    images = [(generator.synthesize(ws) + 1) / 2 for ws in (one(w_a), one(w_b))]  # A and B alone, in [0, 1]
+    mixed = (generator.mix(w_a, w_b, crossover) + 1) / 2
+    digit_a, digit_b, digit_mix = (classifier.predict(model, x)[0].argmax(1) for x in (*images, mixed))
+    width_a, width_b, width_mix = (stroke_width(x).double() for x in (*images, mixed))
+    corr = lambda u, v: float(torch.corrcoef(torch.stack([u, v]))[0, 1])  # noqa: E731
+    return {"digit_coarse": float((digit_mix == digit_a).double().mean()),
+            "digit_fine": float((digit_mix == digit_b).double().mean()),
+            "width_coarse": corr(width_mix, width_a), "width_fine": corr(width_mix, width_b), "n": n}
 
 
 # --------------------------------------------------------------------------------------------

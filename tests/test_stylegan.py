@@ -106,3 +106,68 @@ def test_bad_input_names_the_argument():
         stylegan.StyleGenerator(mixing=2)
     with pytest.raises(ValueError, match=r"x must have shape \(N, 1, H, W\)"):
         stylegan.stroke_width(torch.zeros(28, 28))
+
+
+def test_sample_is_seeded_and_truncation_zero_draws_the_mean_style():
+    g = tiny()
+    a, none = g.sample(4, seed=1)
+    b, _ = g.sample(4, seed=1)
+    assert none is None and a.shape == (4, 1, 28, 28) and torch.equal(a, b)
+    assert not torch.equal(a, g.sample(4, seed=2)[0])
+    mean_only, _ = g.sample(3, seed=1, truncation=0.0)  # every w is w_mean: one image three times
+    assert torch.allclose(mean_only[0], mean_only[1]) and torch.allclose(mean_only[0], mean_only[2])
+    assert not g.training  # sampling leaves the mode it found
+
+
+def test_weights_round_trip_and_other_kinds_are_refused(tmp_path):
+    from gan_course import checkpoints
+
+    trainer = stylegan.style_trainer(seed=0, device="cpu", latent_dim=8, w_dim=16, channels=(8, 8, 4))
+    path = stylegan.save(trainer, tmp_path / "w.pt", seed=0, command="test")
+    loaded = stylegan.load(path)
+    assert loaded.options == trainer.sampling_generator.options and not loaded.training
+    # the file holds fp16 weights: samples agree with the in-memory generator to fp16 precision
+    reference = trainer.sampling_generator.eval()
+    z = torch.randn(5, 8, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert torch.allclose(loaded(z), reference(z), atol=2e-2)
+        # w_mean is re-measured on 10,000 draws of z: the mean of the mapping's outputs
+        w = loaded.mapping(torch.randn(10_000, 8, generator=torch.Generator().manual_seed(0)))
+    assert torch.allclose(loaded.w_mean, w.mean(0))
+    checkpoints.save(tmp_path / "other.pt", "gan_weights", {"kind": "dcgan"})
+    with pytest.raises(ValueError, match="does not hold stylegan weights"):
+        stylegan.load(tmp_path / "other.pt")
+    with pytest.raises(FileNotFoundError, match="train stylegan"):
+        stylegan.load(tmp_path / "missing.pt")
+
+
+def test_mixing_study_at_the_ends_follows_one_source():
+    """crossover = all layers: the mix is A alone (coarse source); 0: B alone (fine source)."""
+    g = tiny()
+
+    class ArgmaxOfInk(torch.nn.Module):  # a stand-in classifier: the class is the ink's decile
+        def __init__(self):
+            super().__init__()
+            self.unused = torch.nn.Parameter(torch.zeros(1))  # classifier.predict reads the device from it
+
+        def features(self, x):
+            return x.flatten(1)
+
+        def head(self, f):
+            ink = f.mean(1, keepdim=True)  # (N, 1)
+            return -(ink * 10 - torch.arange(10)).abs() * 50  # (N, 10)
+
+    all_coarse = stylegan.mixing_study(g, ArgmaxOfInk(), n=40, crossover=g.num_styles, seed=0)
+    assert all_coarse["digit_coarse"] == 1.0 and all_coarse["width_coarse"] == pytest.approx(1.0)
+    all_fine = stylegan.mixing_study(g, ArgmaxOfInk(), n=40, crossover=0, seed=0)
+    assert all_fine["digit_fine"] == 1.0 and all_fine["width_fine"] == pytest.approx(1.0)
+    assert all_fine["width_coarse"] < 0.9  # A and B differ: the measure can tell the sources apart
+
+
+@pytest.mark.slow  # about 10 s: two steps on the bundled digits, 1,000 samples scored
+def test_train_stylegan_writes_a_run(tmp_path):
+    result = stylegan.train_stylegan(tmp_path / "run", minutes=None, steps=2, progress=False, command="test")
+    samples = np.load(tmp_path / "run" / "samples.npy")
+    assert samples.shape == (1000, 28, 28) and samples.dtype == np.uint8
+    assert result["steps"] == 2 and 1 <= result["metrics"]["classifier_score"]["value"] <= 10
+    assert stylegan.load(tmp_path / "run" / "weights.pt").steps == 2
