@@ -72,7 +72,7 @@ def main() -> None:
             command = (f"python benchmarks/bench_beyond_digits.py --kinds {kind} --minutes {args.minutes:g} "
                        f"--seeds {seed}{' --cpu-clock' if args.cpu_clock else ''} --keep {args.keep}")
             r = run(kind, args.minutes, seed, args.keep, command)
-            m = r["metrics"]
+            m = r["metrics"].get("quality", r["metrics"])  # diffusion and flow nest theirs
             cells = "; ".join(f"{what}: {measured} ({'met' if ok else 'NOT met'})" for what, measured, ok in goals(kind, m))
             print(f"{kind:10s}{seed:5d}{r['steps']:7d}{r['wall_seconds']:8.0f}{r['cpu_seconds']:7.0f}"
                   f"{m['fid']['value']:7.1f}   {cells}", flush=True)
