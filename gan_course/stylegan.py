@@ -41,15 +41,34 @@ CHECKPOINT_KIND = "stylegan_weights"
 RESOLUTIONS = (7, 7, 14, 14, 28, 28)  # the resolution of each styled layer, two per scale
 
 
-class MappingNetwork(nn.Module):
-    r""":math:`w = f(z)`: an MLP of ``depth`` LeakyReLU layers after normalising z to the sphere."""
+class EqualizedLinear(nn.Module):
+    r"""A linear layer whose effective learning rate is ``lr_mul`` times the optimiser's (Karras et
+    al., 2018 and 2019): the stored weight :math:`V \sim \mathcal N(0, 1/\text{lr\_mul}^2)` is used
+    as :math:`W = c\,V` with :math:`c = \text{gain}\cdot\text{lr\_mul}/\sqrt{\text{fan-in}}`. Adam's
+    step does not depend on the gradient's scale, so every step moves :math:`V` by about the
+    learning rate and :math:`W` by ``lr_mul`` times it."""
 
-    def __init__(self, latent_dim: int, w_dim: int, depth: int = 4) -> None:
+    def __init__(self, in_features: int, out_features: int, lr_mul: float = 1.0, gain: float = 1.0) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(out_features, in_features) / lr_mul)
+        self.bias = nn.Parameter(torch.zeros(out_features))
+        self.scale, self.lr_mul = gain * lr_mul / in_features ** 0.5, lr_mul
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(x, self.weight * self.scale, self.bias * self.lr_mul)
+
+
+class MappingNetwork(nn.Module):
+    r""":math:`w = f(z)`: an MLP of ``depth`` LeakyReLU layers after normalising z to the sphere,
+    learning at ``lr_mul`` (0.01) times the rate of the rest, as in StyleGAN: a mapping that moves
+    fast collapses every z onto a few styles."""
+
+    def __init__(self, latent_dim: int, w_dim: int, depth: int = 4, lr_mul: float = 0.01) -> None:
         super().__init__()
         dims = [latent_dim] + [w_dim] * depth
         layers: list[nn.Module] = []
-        for a, b in zip(dims[:-1], dims[1:]):
-            layers += [nn.Linear(a, b), nn.LeakyReLU(0.2)]
+        for a, b in zip(dims[:-1], dims[1:]):  # He's gain: w keeps a unit scale through the depth
+            layers += [EqualizedLinear(a, b, lr_mul, gain=(2 / (1 + 0.2**2)) ** 0.5), nn.LeakyReLU(0.2)]
         self.net = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
@@ -65,8 +84,8 @@ class StyleLayer(nn.Module):
         self.conv = nn.Conv2d(in_channels, out_channels, 3, padding=1)
         self.noise_weight = nn.Parameter(torch.zeros(1, out_channels, 1, 1))  # learned strength of the noise
         self.style = nn.Linear(w_dim, 2 * out_channels)  # w -> (gamma, beta)
-        nn.init.zeros_(self.style.weight)
-        with torch.no_grad():  # start as the identity style: gamma = 1, beta = 0
+        nn.init.normal_(self.style.weight, std=w_dim ** -0.5)  # styles that differ from the start
+        with torch.no_grad():  # centred on the identity style: gamma = 1, beta = 0
             self.style.bias.copy_(torch.cat([torch.ones(out_channels), torch.zeros(out_channels)]))
         self.register_buffer("fixed_noise", torch.randn(1, 1, size, size))  # the noise map in eval mode
 

@@ -171,3 +171,31 @@ def test_train_stylegan_writes_a_run(tmp_path):
     assert samples.shape == (1000, 28, 28) and samples.dtype == np.uint8
     assert result["steps"] == 2 and 1 <= result["metrics"]["classifier_score"]["value"] <= 10
     assert stylegan.load(tmp_path / "run" / "weights.pt").steps == 2
+
+
+def test_equalized_linear_moves_its_weight_at_lr_mul_times_the_rate():
+    torch.manual_seed(0)
+    layer = stylegan.EqualizedLinear(16, 4, lr_mul=0.01, gain=2.0)
+    x = torch.randn(8, 16)
+    w_before = (layer.weight * layer.scale).detach().clone()
+    expected = torch.nn.functional.linear(x, w_before, layer.bias.detach() * 0.01)
+    assert torch.allclose(layer(x), expected)
+    assert layer.scale == pytest.approx(2.0 * 0.01 / 4)  # gain * lr_mul / sqrt(fan-in)
+    optimizer = torch.optim.Adam(layer.parameters(), lr=1e-3, eps=1e-12)
+    layer(x).pow(2).sum().backward()
+    optimizer.step()  # Adam's first step moves every stored number by lr * sign(gradient)
+    moved = (layer.weight * layer.scale).detach() - w_before
+    # (float32: V is about 100 in size, so its rounding is about 1 % of one step)
+    assert torch.allclose(moved.abs(), torch.full_like(moved, 1e-3 * layer.scale), rtol=0.03)
+
+
+def test_styles_differ_from_the_start():
+    """The failure this guards against: with PyTorch's default init the mapping network shrinks w
+    about 3x a layer, every z gets nearly the same style and the GAN collapses to one image."""
+    torch.manual_seed(0)
+    g = stylegan.StyleGenerator().eval()
+    with torch.no_grad():
+        w = g.mapping(torch.randn(512, g.latent_dim))
+        x = g(torch.randn(64, g.latent_dim))
+    assert 0.3 < float(w.std(0).mean()) < 3
+    assert float(x.std(0).mean()) > 0.05  # different z, different images
