@@ -13,6 +13,10 @@ with :math:`(\gamma, \beta)` an affine map of :math:`w`, one per layer. Each lay
 its own :math:`w`: *style mixing* takes the early (coarse, 7x7) layers' styles from one sample
 and the late (fine, 28x28) ones from another. The discriminator is the DCGAN one, and
 ``GANTrainer`` trains the pair as it trains every GAN of the course.
+
+Status: on this course's CPU budget (12 processor-minutes, about 4,000 steps) every run so far
+collapsed to one to three images (``benchmarks/RESULTS.md``, issue 16's second pass), so no
+weights are shipped and notebook 11 does not use it yet.
 """
 
 from __future__ import annotations
