@@ -14,14 +14,16 @@ its own :math:`w`: *style mixing* takes the early (coarse, 7x7) layers' styles f
 and the late (fine, 28x28) ones from another. The discriminator is the DCGAN one, and
 ``GANTrainer`` trains the pair as it trains every GAN of the course.
 
-Status: on this course's CPU budget (12 processor-minutes, about 4,000 steps) every run so far
-collapsed to one to three images (``benchmarks/RESULTS.md``, issue 16's second pass), so no
-weights are shipped and notebook 11 does not use it yet.
+What it takes to train on a CPU budget (12 processor-minutes, ``benchmarks/RESULTS.md``): the
+mapping network learning at 0.01x the rate through equalized layers, the paper's Adam (lr 2e-3,
+betas (0, 0.99)) and a minibatch standard-deviation feature in the discriminator (Karras et al.,
+2018). Without the last two, every run collapsed to one to three images.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import time
 from pathlib import Path
@@ -194,19 +196,47 @@ class StyleGenerator(nn.Module):
         return self.synthesize(ws)  # (B, 1, 28, 28)
 
 
-# the trainer's settings: the DCGAN recipe's (lr 8e-4, Adam(0.5, 0.999), weight average), with a
-# small R1 penalty as StyleGAN uses (gamma 0.1 here; 10 at the paper's scale)
-STYLE_TRAINER = TrainerConfig(lr_d=8e-4, lr_g=8e-4, ema=0.999, r1_weight=0.1)
+class MinibatchStdDiscriminator(nn.Module):
+    r"""The DCGAN discriminator with a minibatch standard-deviation feature (Karras et al., 2018,
+    *Progressive Growing of GANs*): the features of each group of ``group`` consecutive images get
+    one more number, the standard deviation of the features over the group averaged over the
+    features. A generator that draws the same image again and again gives a group spread near 0,
+    which real digits never have, so the discriminator can see collapse directly.
+
+    Groups are consecutive images: the trainer passes real and fake images in one batch, one half
+    each, and a group must not mix the two.
+    """
+
+    def __init__(self, width: int = 32, group: int = 4) -> None:
+        super().__init__()
+        self.body = DCGANDiscriminator(width=width)
+        self.group = require_int("group", group)
+        self.head = nn.Linear(self.body.head.in_features + 1, 1)
+        self.body.head = nn.Identity()  # its features go to self.head, with the spread beside them
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.body(x, y)  # (B, F): the body's features (its head is the identity)
+        g = math.gcd(self.group, len(h))
+        var = h.view(-1, g, h.shape[1]).var(dim=1, unbiased=False)  # (B / g, F)
+        spread = (var + 1e-8).sqrt().mean(dim=1)  # (B / g,); the 1e-8 keeps the gradient finite at 0
+        feature = spread.repeat_interleave(g)[:, None]  # (B, 1)
+        return self.head(torch.cat([h, feature], dim=1)).squeeze(1)  # (B,)
+
+
+# the trainer's settings: the paper's Adam (lr 2e-3, betas (0, 0.99)), a weight average and a
+# small R1 penalty (gamma 0.1 here; 10 at the paper's scale). With the DCGAN recipe's Adam (lr 8e-4,
+# betas (0.5, 0.999)) and no minibatch spread in D, every 12-minute run collapsed (RESULTS.md)
+STYLE_TRAINER = TrainerConfig(lr_d=2e-3, lr_g=2e-3, betas=(0.0, 0.99), ema=0.999, r1_weight=0.1)
 
 
 def style_trainer(seed: int = 0, device: str = "cpu", config: TrainerConfig = STYLE_TRAINER,
                   **generator_options) -> GANTrainer:
-    """A ``GANTrainer`` for a ``StyleGenerator`` against the DCGAN discriminator (width 32) on the
-    bundled train digits in [-1, 1]."""
+    """A ``GANTrainer`` for a ``StyleGenerator`` against the DCGAN discriminator (width 32) with a
+    minibatch standard-deviation feature, on the bundled train digits in [-1, 1]."""
     x, _ = data.mnist("train", source="bundled")
     torch.manual_seed(seed)
     generator = StyleGenerator(**generator_options)
-    discriminator = DCGANDiscriminator(width=32)
+    discriminator = MinibatchStdDiscriminator(width=32)
     return GANTrainer(generator, discriminator, recipes.to_gan_range(x),
                       config=dataclasses.replace(config, seed=seed, device=device))
 

@@ -343,3 +343,19 @@ def test_self_conditioned_pretrained_path_reads_the_weights_folder(tmp_path, mon
     assert sc.pretrained_path() == folder / "dcgan-sc_mnist.pt"
     model = sc.load()  # no path: the folder's weights
     assert model.trainer.global_step == 1 and model.num_clusters == 3
+
+
+def test_sample_from_the_shipped_stylegan_weights(tmp_path, capsys, monkeypatch):
+    from gan_course import stylegan
+
+    monkeypatch.delenv("GAN_COURSE_WEIGHTS", raising=False)
+    weights, out = stylegan.pretrained_path(), tmp_path / "style.npy"
+    proc = run_main(capsys, "sample", "--weights", str(weights), "--n", "5", "--seed", "3", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["kind"] == "stylegan"
+    x = np.load(out)
+    assert x.shape == (5, 28, 28) and x.dtype == np.uint8
+    expected, _ = stylegan.load(weights).sample(5, seed=3)
+    np.testing.assert_array_equal(x, recipes.to_uint8(expected))
+    proc = run_main(capsys, "sample", "--weights", str(weights), "--steps", "2", "--out", str(tmp_path / "y.npy"))
+    assert proc.returncode == 2 and "--steps" in proc.stderr and "stylegan" in proc.stderr

@@ -199,3 +199,23 @@ def test_styles_differ_from_the_start():
         x = g(torch.randn(64, g.latent_dim))
     assert 0.3 < float(w.std(0).mean()) < 3
     assert float(x.std(0).mean()) > 0.05  # different z, different images
+
+
+def test_minibatch_std_discriminator_sees_the_spread_of_consecutive_groups():
+    torch.manual_seed(0)
+    d = stylegan.MinibatchStdDiscriminator(width=4, group=4)
+    a = torch.rand(1, 1, 28, 28) * 2 - 1
+    varied = torch.rand(4, 1, 28, 28) * 2 - 1
+    x = torch.cat([a.expand(4, -1, -1, -1), varied]).requires_grad_(True)  # a group of copies, then a varied group
+    seen = {}
+    d.head.register_forward_hook(lambda module, inputs, out: seen.update(features=inputs[0].detach()))
+    logits = d(x)
+    assert logits.shape == (8,)
+    spread = seen["features"][:, -1]  # the extra feature of each image
+    assert torch.allclose(spread[:4], torch.full((4,), 1e-4), atol=1e-6)  # sqrt(0 + 1e-8): copies have no spread
+    assert (spread[4:] > 1e-3).all() and torch.equal(spread[4:], spread[4:5].expand(4))  # one value per group
+    logits.sum().backward()  # finite even where the spread is 0 (sqrt's gradient at 0 is not)
+    assert torch.isfinite(x.grad).all()
+    # with a real half and a fake half of 4 each, no group mixes the two
+    same = stylegan.MinibatchStdDiscriminator(width=4, group=3)(x)
+    assert same.shape == (8,)  # a group that does not divide the batch falls back to gcd(3, 8) = 1
