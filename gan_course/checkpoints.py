@@ -86,6 +86,19 @@ def load(path: str | os.PathLike, kind: str | Sequence[str],
     return payload
 
 
+def load_weights(path: str | os.PathLike, kind: str | Sequence[str], what: str, remedy: str = "") -> dict[str, Any]:
+    """``load`` for a weights file a user names (``weights_path``), with errors a user can act on:
+    a missing file is a FileNotFoundError (``remedy`` appended: how to make it), any other file a
+    ValueError saying it does not hold ``what`` weights, and why."""
+    try:
+        return load(path, kind)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"weights_path {str(path)!r}: no such file" + (f"; {remedy}" if remedy else "")) \
+            from None
+    except CheckpointError as error:
+        raise ValueError(f"weights_path {str(path)!r} does not hold {what} weights: {error}") from None
+
+
 def kind_of(path: str | os.PathLike) -> str:
     """What the checkpoint at ``path`` holds (its ``kind``), read from its header."""
     return _read(path, verify=False)[0]["kind"]

@@ -243,12 +243,7 @@ def save_weights(model: IterativeGenerator, path: str | Path, info: dict[str, An
 
 def load_payload(path: str | Path, kinds: tuple[str, ...]) -> dict[str, Any]:
     """The payload of a weights file of one of ``kinds``, with a clear error for any other file."""
-    try:
-        return checkpoints.load(path, kinds)
-    except FileNotFoundError:
-        raise FileNotFoundError(f"weights_path {str(path)!r}: no such file") from None
-    except checkpoints.CheckpointError as error:
-        raise ValueError(f"weights_path {str(path)!r} does not hold {' or '.join(kinds)} weights: {error}") from None
+    return checkpoints.load_weights(path, kinds, " or ".join(kinds))
 
 
 def rebuild(payload: dict[str, Any], cls: type[IterativeGenerator], **options: Any) -> IterativeGenerator:

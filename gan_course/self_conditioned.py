@@ -120,13 +120,8 @@ def load(path: str | os.PathLike | None = None, device: str = "cpu") -> SelfCond
     """The model in a weights file (default: the shipped one); training can go on from it (fresh
     optimizers). A file of another kind is refused."""
     path = Path(path) if path is not None else pretrained_path()
-    try:
-        state = checkpoints.load(path, CHECKPOINT_KIND)
-    except FileNotFoundError:
-        raise FileNotFoundError(f"weights_path {str(path)!r}: no such file; make it with: python -m gan_course "
-                                f"train {KIND} --minutes 5 --seed 0 --out runs/{KIND}") from None
-    except checkpoints.CheckpointError as error:
-        raise ValueError(f"weights_path {str(path)!r} does not hold {KIND} weights: {error}") from None
+    state = checkpoints.load_weights(path, CHECKPOINT_KIND, KIND, remedy=f"make it with: python -m gan_course "
+                                     f"train {KIND} --minutes 5 --seed 0 --out runs/{KIND}")
     shares = state["shares"].double()
     model = build(int(state["seed"]), len(shares), device=device)
     steps = int(state["steps"])

@@ -269,13 +269,8 @@ def load(path: str | os.PathLike | None = None) -> StyleGenerator:
     its mean style :math:`\bar w` measured on 10,000 draws of z (what truncation pulls towards).
     A file of another kind is refused."""
     path = Path(path) if path is not None else pretrained_path()
-    try:
-        state = checkpoints.load(path, CHECKPOINT_KIND)
-    except FileNotFoundError:
-        raise FileNotFoundError(f"weights_path {str(path)!r}: no such file; make it with: python -m gan_course "
-                                f"train {KIND} --minutes 10 --seed 0 --out runs/{KIND}") from None
-    except checkpoints.CheckpointError as error:
-        raise ValueError(f"weights_path {str(path)!r} does not hold {KIND} weights: {error}") from None
+    state = checkpoints.load_weights(path, CHECKPOINT_KIND, KIND, remedy=f"make it with: python -m gan_course "
+                                     f"train {KIND} --minutes 10 --seed 0 --out runs/{KIND}")
     options = dict(state["options"])
     generator = StyleGenerator(**{**options, "channels": tuple(options["channels"])})
     generator.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state["generator"].items()})

@@ -22,3 +22,18 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture
+def few_digits(monkeypatch):
+    """The first 200 train digits only, the test split as is: dcgan-sc clusters the train split (k-means on
+    all 4,000 takes seconds) whenever it is built or loaded."""
+    from gan_course import data
+
+    mnist = data.mnist
+
+    def first_train_digits(split, *args, **kwargs):
+        x, y = mnist(split, *args, **kwargs)
+        return (x[:200], y[:200]) if split == "train" else (x, y)
+
+    monkeypatch.setattr(data, "mnist", first_train_digits)

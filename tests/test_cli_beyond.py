@@ -40,18 +40,6 @@ def tiny(monkeypatch):
     monkeypatch.setattr(dr, "TOY_RECIPE", TINY)
 
 
-@pytest.fixture
-def few_digits(monkeypatch):
-    """The first 200 train digits only: dcgan-sc clusters the train split whenever it is built or loaded."""
-    mnist = data.mnist
-
-    def first_train_digits(split, *args, **kwargs):
-        x, y = mnist(split, *args, **kwargs)
-        return (x[:200], y[:200]) if split == "train" else (x, y)
-
-    monkeypatch.setattr(data, "mnist", first_train_digits)
-
-
 def toy_weights(tmp_path, kind, name="ring8"):
     """weights.pt of a 3-step toy run of ``kind`` (the tiny recipe must be in place)."""
     train = dr.train_diffusion if kind == "diffusion" else dr.train_flow

@@ -9,7 +9,7 @@ import torch
 from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score
 
-from gan_course import checkpoints, data, self_conditioned as sc
+from gan_course import checkpoints, self_conditioned as sc
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -24,18 +24,6 @@ def test_clusters_agree_with_sklearn_kmeans_and_shares_count_them():
     assert adjusted_rand_score(reference, ids.numpy()) == 1.0
     assert sorted(shares.tolist()) == pytest.approx([0.2, 0.3, 0.5])
     assert shares.tolist() == pytest.approx((torch.bincount(ids, minlength=3) / 100).tolist())
-
-
-@pytest.fixture
-def few_digits(monkeypatch):
-    """The first 200 train digits only (k-means on all 4,000 takes seconds); the test split as is."""
-    mnist = data.mnist
-
-    def first_train_digits(split, *args, **kwargs):
-        x, y = mnist(split, *args, **kwargs)
-        return (x[:200], y[:200]) if split == "train" else (x, y)
-
-    monkeypatch.setattr(data, "mnist", first_train_digits)
 
 
 @pytest.fixture
